@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make demo` (the diagnosis of the bundled incident) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lab-test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	-$(BIN)/ostriage diagnose examples/seed-incident
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+	$(BIN)/mypy
+	$(BIN)/ruff check src tests bench
+
+lab-test: $(STAMP)
+	$(BIN)/pytest -q -m lab tests/lab
+
+bench: $(STAMP)
+	$(BIN)/python bench/memory_model.py
+	$(BIN)/python bench/diagnose_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

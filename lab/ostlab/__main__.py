@@ -1,0 +1,81 @@
+"""ostlab: the ostriage incident lab. python3 -m ostlab {install,up,scenario,collect,down,status,listeners}."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .shell import LabError, log
+
+
+def cmd_up() -> None:
+    from . import container, controller, image
+    start = time.monotonic()
+    built = image.build()
+    fresh = container.state() is None
+    if fresh:
+        container._mount_overlay()
+        controller.lay_files()
+    booted = container.boot()
+    services = controller.setup_services()
+    log(f"lab up in {time.monotonic() - start:.0f}s (image {built:.0f}s, boot {booted:.0f}s, services {services:.0f}s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ostlab", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("install", help="build the cached controller image (host packages, debootstrap, venv)")
+    sub.add_parser("up", help="install if needed, boot the controller, prepare MariaDB/OVN/schema")
+    sc = sub.add_parser("scenario", help="apply a named scenario and wait until it shows")
+    sc.add_argument("name")
+    co = sub.add_parser("collect", help="sosreport inside the controller + the kernel's OOM lines from the host")
+    co.add_argument("name", help="bundle name (usually the scenario's)")
+    co.add_argument("--out", help="directory to write the bundle to (default: the cache's bundles/)")
+    sub.add_parser("down", help="power off the controller and remove everything the lab made on the host")
+    sub.add_parser("status", help="is the lab up; neutron-server's state")
+    sub.add_parser("listeners", help="fail if any lab process listens beyond 127.0.0.1")
+    sub.add_parser("list", help="list scenarios")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "install":
+            from . import image
+            log(f"image ready in {image.build():.0f}s")
+        elif args.cmd == "up":
+            cmd_up()
+        elif args.cmd == "scenario":
+            from . import scenarios
+            print(json.dumps(scenarios.apply(args.name), indent=1))
+        elif args.cmd == "collect":
+            from . import bundle
+            print(bundle.collect(args.name, args.out))
+        elif args.cmd == "down":
+            from . import container
+            container.shutdown()
+            from . import safety
+            safety.assert_nothing_left()
+            log("lab down; nothing of it left running")
+        elif args.cmd == "status":
+            from . import container, scenarios
+            if container.state() is None:
+                print("down")
+            else:
+                container.leader()
+                print(json.dumps({"up": True, "neutron-server": scenarios.show("neutron-server.service"),
+                                  "api": scenarios.http_status("http://127.0.0.1:9696/v2.0/networks")}, indent=1))
+        elif args.cmd == "listeners":
+            from . import safety
+            print("\n".join(safety.assert_loopback_only()))
+        elif args.cmd == "list":
+            from . import scenarios
+            for s in scenarios.SCENARIOS.values():
+                print(f"{s.name:22} {s.summary}")
+    except LabError as exc:
+        print(f"ostlab: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Lay the controller's files into the live root and prepare its databases."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from . import config, container, paths
+from .shell import LabError, log, wait_for
+
+UNITS = ("neutron-server.service", "neutron-openvswitch-agent.service", "nova-api.service")
+DROPIN = "etc/systemd/system/neutron-server.service.d/override.conf"
+
+
+def _write(rel: str, text: str, mode: int = 0o644) -> None:
+    path = paths.RUN_ROOT / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def lay_files() -> None:
+    """Static files: units (where a package would put them), the wrapper, uWSGI ini, defaults."""
+    for unit in UNITS:
+        _write(f"lib/systemd/system/{unit}", (paths.FILES / unit).read_text())
+    _write("usr/local/sbin/neutron-server-memcg", (paths.FILES / "neutron-server-memcg").read_text(), 0o755)
+    _write("usr/local/lib/ostlab/nova_api_standin.py", (paths.FILES / "nova_api_standin.py").read_text())
+    _write("etc/neutron/neutron-api-uwsgi.ini", (paths.FILES / "neutron-api-uwsgi.ini").read_text())
+    _write("etc/neutron/neutron.conf", config.neutron_conf(), 0o640)
+    _write("etc/neutron/plugins/ml2/openvswitch_agent.ini", config.openvswitch_agent_ini(), 0o640)
+    _write("etc/default/ovn-central", config.OVN_CENTRAL_DEFAULTS)
+    _write("etc/mysql/mariadb.conf.d/99-ostlab.cnf", config.MARIADB_LAB_CNF)
+    _write("etc/systemd/system/mariadb.socket.d/ostlab-loopback.conf", config.MARIADB_SOCKET_DROPIN)
+    for d in ("var/log/neutron", "var/log/nova", "var/lib/neutron/lock"):
+        (paths.RUN_ROOT / d).mkdir(parents=True, exist_ok=True)
+    write_neutron(config.Neutron())
+
+
+def write_neutron(n: config.Neutron) -> None:
+    _write("etc/neutron/plugins/ml2/ml2_conf.ini", config.ml2_conf(n), 0o640)
+    dropin = config.override_conf(n)
+    path = paths.RUN_ROOT / DROPIN
+    if dropin:
+        _write(DROPIN, dropin)
+    elif path.exists():
+        shutil.rmtree(path.parent)
+
+
+def setup_services() -> float:
+    """After boot: MariaDB user and schema, OVN up. Idempotent. Returns seconds spent."""
+    start = time.monotonic()
+
+    def active(unit: str) -> bool:
+        return container.sh(f"systemctl is-active {unit}", check=False, logname=None).stdout.strip() == "active"
+
+    for unit in ("mariadb", "ovn-central", "openvswitch-switch"):
+        container.sh(f"systemctl start {unit}", check=False)
+    wait_for("mariadb to be active", lambda: active("mariadb"), 120)
+    container.sh(
+        "mariadb -e \"CREATE DATABASE IF NOT EXISTS neutron; "
+        f"CREATE USER IF NOT EXISTS 'neutron'@'127.0.0.1' IDENTIFIED BY '{config.DB_PASSWORD}'; "
+        "GRANT ALL ON neutron.* TO 'neutron'@'127.0.0.1';\"")
+    log("neutron-db-manage upgrade heads")
+    container.sh("/opt/neutron/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf "
+                 "--config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade heads", timeout=600,
+                 logname="db-manage")
+    wait_for("ovn-central (NB on 127.0.0.1:6641)", lambda: container.sh(
+        "ovn-nbctl --db=tcp:127.0.0.1:6641 --timeout=5 show", check=False, logname=None).returncode == 0, 120, 2)
+    if not active("openvswitch-switch"):
+        raise LabError("openvswitch-switch did not start: " + container.sh(
+            "journalctl -u ovs-vswitchd -u ovsdb-server -n 5 --no-pager", check=False).stdout[-300:])
+    return time.monotonic() - start
+
+
+def reset_logs() -> None:
+    """Start a scenario from empty logs and journal so a bundle holds one story."""
+    container.sh("systemctl stop " + " ".join(UNITS) + "; systemctl reset-failed; "
+                 "for f in /var/log/neutron/*.log /var/log/nova/*.log; do : > \"$f\"; done; "
+                 "journalctl --rotate >/dev/null 2>&1; journalctl --vacuum-time=1s >/dev/null 2>&1; true")
+
+
+def exists(rel: str) -> bool:
+    return (paths.RUN_ROOT / rel).exists()
+
+
+def read(rel: str) -> str:
+    return Path(paths.RUN_ROOT / rel).read_text(errors="replace")

@@ -1,0 +1,120 @@
+"""The controller image: Debian bookworm with real systemd, MariaDB, OVN, OVS, sos and a neutron venv.
+
+Built once into the cache and reused by every `up` (which layers an overlay on top), because
+debootstrap + apt + pip is the slow part of a fresh machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+
+from . import cgroup, paths
+from .shell import LabError, log, run
+
+APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-q"]
+HOST_PACKAGES = {"systemd-nspawn": "systemd-container", "debootstrap": "debootstrap"}
+# What an operator's controller would have, plus the tools sos calls (ps, ss, lsof, netstat).
+CONTAINER_PACKAGES = [
+    "mariadb-server", "ovn-central", "openvswitch-switch", "sosreport",
+    "python3", "python3-venv", "procps", "iproute2", "lsof", "net-tools", "curl", "less",
+    "ca-certificates", "psmisc", "sudo",
+]
+MIRROR = os.environ.get("OSTRIAGE_LAB_MIRROR", "http://deb.debian.org/debian")
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+BUILD_LIMIT = 3 << 30  # apt, mariadb-install-db and pip's resolver: well under 1 GiB seen
+
+
+def _stamp(name: str) -> os.PathLike[str]:
+    return paths.IMAGE / f".done-{name}"
+
+
+def host_packages() -> None:
+    missing = [pkg for cmd, pkg in HOST_PACKAGES.items() if shutil.which(cmd) is None]
+    if not missing:
+        return
+    log(f"apt-get install {' '.join(missing)} (host)")
+    run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-q"], logname="host-apt")
+    run([*APT, "install", *missing], logname="host-apt")
+
+
+def _in_image(script: str, logname: str, timeout: float = 1800) -> None:
+    """Run a shell script inside the (not booted) image, confined to a memory cgroup."""
+    cg = cgroup.create("ostlab_build", BUILD_LIMIT)
+    # pip must trust what the host trusts (a site may reach PyPI through a TLS-inspecting proxy
+    # whose CA is only in the host's bundle); lend the bundle read-only instead of editing the image.
+    trust = []
+    if os.path.exists(HOST_CA_BUNDLE):
+        trust = [f"--bind-ro={HOST_CA_BUNDLE}:/run/host-ca-bundle.crt", "--setenv=PIP_CERT=/run/host-ca-bundle.crt"]
+    try:
+        run(cgroup.enter_argv(cg, [
+            "systemd-nspawn", "-q", "-D", str(paths.IMAGE_ROOT), "--register=no", "--keep-unit",
+            f"--bind={paths.APT_ARCHIVES}:/var/cache/apt/archives",
+            f"--bind={paths.PIP_CACHE}:/root/.cache/pip", *trust,
+            "--setenv=DEBIAN_FRONTEND=noninteractive", "/bin/sh", "-euc", script,
+        ]), logname=logname, timeout=timeout)
+    finally:
+        cgroup.kill_all_and_remove(cg)
+
+
+def debootstrap() -> None:
+    if os.path.exists(_stamp("debootstrap")):
+        return
+    log(f"debootstrap bookworm -> {paths.IMAGE_ROOT} (about a minute)")
+    if paths.IMAGE_ROOT.exists():
+        shutil.rmtree(paths.IMAGE_ROOT)  # a half-built root from an interrupted run
+    paths.IMAGE.mkdir(parents=True, exist_ok=True)
+    run(["debootstrap", "--variant=minbase", "--include=systemd,systemd-sysv,dbus",
+         f"--cache-dir={paths.APT_ARCHIVES}", "bookworm", str(paths.IMAGE_ROOT), MIRROR],
+        logname="debootstrap")
+    open(_stamp("debootstrap"), "w").close()
+
+
+def packages() -> None:
+    # The stamp names the package list, so adding a package re-runs apt (which skips what is there).
+    stamp = _stamp("packages-" + hashlib.sha1(" ".join(sorted(CONTAINER_PACKAGES)).encode()).hexdigest()[:10])
+    if os.path.exists(stamp):
+        return
+    log("apt-get install in the image: " + " ".join(CONTAINER_PACKAGES))
+    # policy-rc.d keeps package scripts from starting daemons during the build; it is removed after.
+    _in_image(f"""
+        printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+        apt-get -q update
+        apt-get -y -q install --no-install-recommends {' '.join(CONTAINER_PACKAGES)}
+        rm -f /usr/sbin/policy-rc.d
+        echo {paths.MACHINE} > /etc/hostname
+    """, "image-apt")
+    open(stamp, "w").close()
+
+
+def neutron_venv() -> None:
+    stamp = _stamp(f"neutron-{paths.NEUTRON_VERSION}-v2")
+    if os.path.exists(stamp):
+        return
+    log(f"neutron {paths.NEUTRON_VERSION} venv in the image at {paths.VENV} (pip, about a minute)")
+    # pyuwsgi is the binary wheel of uWSGI: no compiler needed in the image.
+    _in_image(f"""
+        python3 -m venv {paths.VENV}
+        {paths.VENV}/bin/pip install -q 'neutron=={paths.NEUTRON_VERSION}' pymysql
+        {paths.VENV}/bin/pip install -q --only-binary :all: pyuwsgi
+        # Where a distribution package would put them: oslo.privsep runs "sudo privsep-helper",
+        # and sudo's secure_path includes /usr/local/bin.
+        for cmd in privsep-helper neutron-rootwrap; do ln -sf {paths.VENV}/bin/$cmd /usr/local/bin/$cmd; done
+    """, "image-venv")
+    open(stamp, "w").close()
+
+
+def build() -> float:
+    """Idempotent: each step is skipped when its stamp exists. Returns seconds spent."""
+    start = time.monotonic()
+    for d in (paths.APT_ARCHIVES, paths.PIP_CACHE, paths.LOGS):
+        d.mkdir(parents=True, exist_ok=True)
+    host_packages()
+    debootstrap()
+    packages()
+    neutron_venv()
+    if not paths.IMAGE_ROOT.is_dir():
+        raise LabError(f"image missing after build: {paths.IMAGE_ROOT}")
+    return time.monotonic() - start

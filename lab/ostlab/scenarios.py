@@ -1,0 +1,194 @@
+"""Named scenarios: a neutron configuration, the units to start, and what must be seen before it counts."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import config, container, controller, paths
+from .shell import LabError, log
+
+# The incident's value. It OOMs fast at 2G with two lazy uWSGI workers: each worker first builds a
+# Python set of all 16,777,215 VNIs (~1 GiB) before touching the database, so the 2 GiB cgroup fills
+# within seconds of the workers' imports. No smaller range is needed to make the loop quick.
+INCIDENT_RANGE = "1:16777215"
+SANE_RANGE = "1:65535"
+
+
+def http_status(url: str, timeout: float = 5) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return None
+
+
+def show(unit: str) -> dict[str, str]:
+    out = container.sh(f"systemctl show {unit} -p NRestarts -p ActiveState -p SubState -p ExecMainPID "
+                       "-p MemoryMax -p OOMScoreAdjust -p Result", check=False, logname=None).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def neutron_memcg() -> Path | None:
+    found = sorted(container.controller_cgroup().rglob("neutron-server.service"))
+    return found[0] if found else None
+
+
+def neutron_oom_kills() -> int:
+    cg = neutron_memcg()
+    if cg is None:
+        return 0
+    for line in (cg / "memory.oom_control").read_text().splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    return 0
+
+
+def log_has(rel: str, text: str) -> bool:
+    return controller.exists(rel) and text in controller.read(rel)
+
+
+@dataclass
+class Run:
+    """Counters at the start of a scenario, so checks count only what this scenario caused."""
+
+    oom_kills_at_start: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def oom_kills(self) -> int:
+        return neutron_oom_kills() - self.oom_kills_at_start
+
+
+Check = Callable[[Run], bool]
+
+
+def restarts_at_least(unit: str, n: int) -> Check:
+    return lambda run: int(show(unit).get("NRestarts", "0") or 0) >= n
+
+
+def oom_kills_at_least(n: int) -> Check:
+    return lambda run: run.oom_kills() >= n
+
+
+def api_answers(code: int) -> Check:
+    return lambda run: http_status(f"{paths.API_URL}/v2.0/networks") == code
+
+
+def log_contains(rel: str, text: str) -> Check:
+    return lambda run: log_has(rel, text)
+
+
+def poke_nova() -> None:
+    """What Horizon's instance list does: ask nova, which asks neutron."""
+    for path in ("/v2.1/servers/detail", "/v2.1/os-security-groups"):
+        http_status(f"http://127.0.0.1:8774{path}")
+
+
+AGENT_LOG = "var/log/neutron/neutron-openvswitch-agent.log"
+SERVER_LOG = "var/log/neutron/neutron-server.log"
+NOVA_LOG = "var/log/nova/nova-api.log"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    neutron: config.Neutron
+    units: tuple[str, ...]
+    checks: tuple[tuple[str, Check], ...]
+    timeout: float = 300
+    steady_seconds: float = 0   # healthy: keep watching that nothing restarts
+    nova_pokes: bool = False
+
+
+AGENT_CHECK = ("agent logged 'Bridge br-ex for physical network phynet2 does not exist. Agent terminated!'",
+               log_contains(AGENT_LOG, "Bridge br-ex for physical network phynet2 does not exist. Agent terminated!"))
+NOVA_CHECK = ("nova-api logged 'Unexpected exception in API method' with ConnectFailure and HTTP 500",
+              lambda run: log_has(NOVA_LOG, "ConnectFailure: Unable to establish connection to "
+                                  "http://127.0.0.1:9696/v2.0/") and log_has(NOVA_LOG, "returned with HTTP 500"))
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario(
+        "seed", "the incident: vni_ranges 1:16777215, MemoryMax=2G + OOMScoreAdjust=-1000, ML2 says openvswitch "
+        "while [ovn] is set, the OVS agent's br-ex missing, nova-api 500s",
+        config.Neutron(mechanism_drivers="openvswitch", vni_ranges=INCIDENT_RANGE, memory_max="2G",
+                       oom_score_adjust=-1000),
+        ("neutron-server.service", "neutron-openvswitch-agent.service", "nova-api.service"),
+        (("neutron-server NRestarts >= 4", restarts_at_least("neutron-server.service", 4)),
+         ("kernel OOM-killed in neutron-server's cgroup >= 4 times", oom_kills_at_least(4)),
+         AGENT_CHECK, NOVA_CHECK),
+        nova_pokes=True),
+    Scenario(
+        "limit-too-low", "sane vni_ranges 1:65535 (OVN), but MemoryMax=256M: two uWSGI workers need ~400 MiB",
+        config.Neutron(memory_max="256M"),
+        ("neutron-server.service",),
+        (("neutron-server NRestarts >= 4", restarts_at_least("neutron-server.service", 4)),
+         ("kernel OOM-killed in neutron-server's cgroup >= 4 times", oom_kills_at_least(4)))),
+    Scenario(
+        "healthy", "the operator's fixed configuration (ML2/OVN, vni_ranges 1:65535, no memory drop-in)",
+        config.Neutron(),
+        ("neutron-server.service",),
+        (("GET /v2.0/networks answers 200", api_answers(200)),),
+        steady_seconds=30),
+    Scenario(
+        "header-too-small", "ML2/OVN with geneve max_header_size = 30: neutron's own CRITICAL exit, restart loop",
+        config.Neutron(max_header_size=30),
+        ("neutron-server.service",),
+        (("neutron logged 'Geneve max_header_size set too low for OVN'",
+          log_contains(SERVER_LOG, "max_header_size set too low for OVN")),
+         ("neutron-server NRestarts >= 2", restarts_at_least("neutron-server.service", 2)))),
+    Scenario(
+        "agent-bridge-missing", "neutron-openvswitch-agent with bridge_mappings phynet2:br-ex and no br-ex",
+        config.Neutron(),
+        ("neutron-server.service", "neutron-openvswitch-agent.service"),
+        (AGENT_CHECK, ("agent restarted at least once", restarts_at_least("neutron-openvswitch-agent.service", 1)))),
+    Scenario(
+        "nova-cascade", "neutron-server stopped, nova-api asked for the instance list: ConnectFailure, HTTP 500",
+        config.Neutron(),
+        ("nova-api.service",),
+        (NOVA_CHECK,), timeout=120, nova_pokes=True),
+)}
+
+
+def apply(name: str) -> dict[str, object]:
+    """Run a scenario on the live lab; return what was seen (for the operator and the tests)."""
+    if name not in SCENARIOS:
+        raise LabError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    sc = SCENARIOS[name]
+    log(f"scenario {name}: {sc.summary}")
+    controller.reset_logs()
+    controller.lay_files()
+    controller.write_neutron(sc.neutron)
+    container.sh("systemctl daemon-reload")
+    run = Run(oom_kills_at_start=neutron_oom_kills())
+    container.sh("systemctl start " + " ".join(sc.units))
+    pending = list(sc.checks)
+    deadline = time.monotonic() + sc.timeout
+    while pending:
+        if time.monotonic() > deadline:
+            raise LabError(f"scenario {name}: not seen within {sc.timeout:.0f}s: " + "; ".join(d for d, _ in pending))
+        if sc.nova_pokes:
+            poke_nova()
+        for item in list(pending):
+            if item[1](run):
+                log(f"  seen after {time.monotonic() - run.started:.0f}s: {item[0]}")
+                pending.remove(item)
+        time.sleep(2)
+    before = show("neutron-server.service").get("NRestarts")
+    if sc.steady_seconds:
+        time.sleep(sc.steady_seconds)
+        after = show("neutron-server.service").get("NRestarts")
+        if after != before or run.oom_kills() or api_answers(200)(run) is False:
+            raise LabError(f"scenario {name}: not steady (NRestarts {before} -> {after}, oom kills {run.oom_kills()})")
+        log(f"  steady for {sc.steady_seconds:.0f}s (NRestarts {after}, no OOM kill)")
+    result = {"scenario": name, "seconds": round(time.monotonic() - run.started, 1),
+              "oom_kills": run.oom_kills(), "neutron_server": show("neutron-server.service"),
+              "api_status": http_status(f"{paths.API_URL}/v2.0/networks")}
+    log(f"scenario {name} reached in {result['seconds']}s: {result}")
+    return result

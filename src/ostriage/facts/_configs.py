@@ -1,0 +1,80 @@
+"""The ini files each OpenStack service really reads, merged the way oslo.config merges them.
+
+The service's own command line decides (``--config-file``/``--config-dir`` in order, from the running
+process or the unit's ``ExecStart``); only when neither is known are the distribution defaults used,
+and the ``how`` of the result says which it was.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Iterable
+
+from ostriage.facts.model import ConfigSet, UnitState
+from ostriage.knowledge.services import Service
+from ostriage.parsers.ini import IniFile, config_args, config_dir_files, merge, parse_ini
+from ostriage.parsers.ps import PsProcess
+from ostriage.sources.base import Problem, Source
+
+__all__ = ["service_configs"]
+
+
+def _argv(service: Service, processes: Iterable[PsProcess], units: dict[str, UnitState]) -> tuple[list[str], str]:
+    for p in processes:
+        if p.command and (p.program == service.name or p.program in service.comms):
+            # a worker's setproctitle title keeps the parent's command line in parentheses
+            argv = (p.title.parent_command if p.title and p.title.parent_command else p.command).split()
+            if config_args(argv):
+                return argv, f"command line of pid {p.pid}"
+    for unit in service.units:
+        state = units.get(unit)
+        setting = state.setting("ExecStart") if state else None
+        if setting and setting.values:
+            try:
+                return shlex.split(setting.values[-1].lstrip("-@+!:")), f"ExecStart of {unit}"
+            except ValueError:
+                continue
+    return [], ""
+
+
+def _files(source: Source, service: Service, argv: list[str]) -> list[str]:
+    files: list[str] = []
+    for arg in config_args(argv):
+        if arg.kind == "file":
+            files.append(arg.path)
+        else:
+            files += config_dir_files(source.glob(posixpath.join(arg.path, "*.conf")))
+    return files
+
+
+def _read(source: Source, path: str, problems: list[Problem]) -> IniFile | None:
+    lines = source.read_lines(path)
+    if lines is None:
+        return None
+    ini = parse_ini(lines, strict=False)
+    problems.extend(Problem(e.path, f"line {e.line}: {e.message} (line ignored)") for e in ini.errors)
+    return ini
+
+
+def service_configs(source: Source, services: Iterable[Service], processes: list[PsProcess],
+                    units: dict[str, UnitState], problems: list[Problem]) -> dict[str, ConfigSet]:
+    configs: dict[str, ConfigSet] = {}
+    for service in services:
+        if not service.default_configs:
+            continue
+        argv, origin = _argv(service, processes, units)
+        files = _files(source, service, argv)
+        how = f"--config-file/--config-dir from the {origin}"
+        if not files:
+            files, how = list(service.default_configs), "distribution default files"
+        parsed: list[IniFile] = []
+        read: list[str] = []
+        for path in dict.fromkeys(files):
+            ini = _read(source, path, problems)
+            if ini is not None:
+                parsed.append(ini)
+                read.append(path)
+        if parsed:
+            configs[service.name] = ConfigSet(service.name, merge(parsed), tuple(read), how)
+    return configs

@@ -1,0 +1,61 @@
+"""Kernel OOM events from every kernel log a host has, merged into one list of distinct kills.
+
+The same kill is usually printed in several places (dmesg, kern.log, syslog, the journal): events
+are merged on (victim pid, victim comm, anon-rss), keeping the copy that carries a wall-clock time so
+the timeline can place it, and the kill line of that copy as the citation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from ostriage.parsers.kernel_oom import OomEvent
+
+__all__ = ["merge_oom_events"]
+
+_Key = tuple[int | None, str | None, int | None, float | None]
+
+
+def _key(e: OomEvent) -> _Key:
+    # a victim pid is reused only after wrap-around, and never with the same comm and anon-rss; a block
+    # cut before its kill line has no victim, so its time since boot tells it apart
+    anchor = e.monotonic if e.victim_pid is None else None
+    return (e.victim_pid, e.victim_comm, e.anon_rss_kb, anchor)
+
+
+def _score(e: OomEvent) -> tuple[int, int, int]:
+    """Prefer a copy with a wall-clock time, then one with a kill line, then the more complete block."""
+    return (e.timestamp is not None, e.kill_line is not None, len(e.lines))
+
+
+def _fix_year(e: OomEvent, collected_at: datetime | None) -> OomEvent:
+    """Syslog prefixes carry no year: a time after the collection must belong to the year before."""
+    if e.timestamp and collected_at and e.timestamp > collected_at + timedelta(days=1):
+        return replace(e, timestamp=e.timestamp.replace(year=e.timestamp.year - 1))
+    return e
+
+
+def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: datetime | None) -> list[OomEvent]:
+    best: dict[_Key, OomEvent] = {}
+    boots: list[datetime] = []
+    for stream in streams:
+        for event in stream:
+            event = _fix_year(event, collected_at)
+            if event.timestamp and event.monotonic is not None:
+                boots.append(event.timestamp - timedelta(seconds=event.monotonic))
+            k = _key(event)
+            if k not in best or _score(event) > _score(best[k]):
+                best[k] = event
+    # dmesg gives only seconds since boot (of the current boot, hence the latest boot time seen); a
+    # syslog copy of a kernel line that has both fixes that boot time, so dmesg-only events can still
+    # be placed on the timeline
+    boot = max(boots) if boots else None
+    merged = []
+    for event in best.values():
+        if event.timestamp is None and event.monotonic is not None and boot is not None:
+            event = replace(event, timestamp=boot + timedelta(seconds=event.monotonic))
+        merged.append(event)
+    merged.sort(key=lambda e: (e.timestamp or datetime.min, e.monotonic or 0.0))
+    return merged

@@ -1,0 +1,71 @@
+"""systemd units: ``systemctl show`` properties, unit files with drop-ins, and the journal's events.
+
+Only units that matter are assembled in full: OpenStack and infrastructure services of the knowledge
+table, units the journal shows being killed or restarted, and units the kernel OOM records name.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import replace
+
+from ostriage.facts.model import UnitState
+from ostriage.knowledge.services import SERVICES
+from ostriage.parsers.journal import UnitEvent
+from ostriage.parsers.systemctl_show import UnitProperties
+from ostriage.parsers.unit_files import UNIT_DIRS, drop_in_order, effective_settings
+from ostriage.sources.base import Source
+
+__all__ = ["assemble_units", "unit_file_paths"]
+
+_KNOWN_UNITS = frozenset(u for s in SERVICES for u in s.units)
+
+
+def _interesting(props: UnitProperties) -> bool:
+    return (props.id in _KNOWN_UNITS or bool(props.n_restarts)
+            or props.active_state in ("failed", "activating"))
+
+
+def unit_file_paths(source: Source, unit: str, props: UnitProperties | None) -> tuple[str | None, list[str]]:
+    """The unit's fragment and its drop-ins in application order.
+
+    ``systemctl show`` says which (``FragmentPath``, ``DropInPaths``); without it the unit search path
+    is scanned the way systemd does.
+    """
+    fragment = props.fragment_path if props else None
+    drop_ins = list(props.drop_in_paths) if props else []
+    if fragment is None:
+        fragment = next((p for d in UNIT_DIRS for p in source.glob(posixpath.join(d, unit))), None)
+    if not drop_ins:
+        candidates: list[str] = []
+        for d in UNIT_DIRS:
+            candidates += source.glob(posixpath.join(d, unit + ".d", "*.conf"))
+            candidates += source.glob(posixpath.join(d, "service.d", "*.conf"))
+        drop_ins = drop_in_order(candidates)
+    return fragment, drop_ins
+
+
+def assemble_units(source: Source, properties: Iterable[UnitProperties], events: Iterable[UnitEvent],
+                   named: Iterable[str]) -> dict[str, UnitState]:
+    props = {p.id: p for p in properties if p.id}
+    # text journals before systemd 250 name some events only by the unit's Description
+    described = {p.description: u for u, p in props.items() if p.description}
+    by_unit: dict[str, list[UnitEvent]] = {}
+    for event in events:
+        unit = event.unit or described.get(event.description or "")
+        if unit:
+            by_unit.setdefault(unit, []).append(event if event.unit else replace(event, unit=unit))
+    wanted = {u for u, p in props.items() if _interesting(p)} | set(by_unit) | set(named)
+    units: dict[str, UnitState] = {}
+    for name in sorted(wanted):
+        prop = props.get(name)
+        fragment, drop_ins = unit_file_paths(source, name, prop)
+        texts = [(p, source.read_lines(p)) for p in ([fragment] if fragment else []) + drop_ins]
+        present = [(p, lines) for p, lines in texts if lines is not None]
+        fragment_lines = present[0][1] if present and present[0][0] == fragment else iter(())
+        drop_in_lines = [lines for p, lines in present if p != fragment]
+        settings = effective_settings(fragment_lines, drop_in_lines)
+        units[name] = UnitState(name, prop, settings, tuple(p for p, _ in present),
+                                tuple(by_unit.get(name, ())))
+    return units

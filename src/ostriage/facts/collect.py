@@ -1,0 +1,223 @@
+"""``collect(source) -> Facts``: run the parsers over every place the evidence may live.
+
+Each part is isolated: evidence that is absent is noted in ``Facts.missing``, a part that fails is
+noted in ``Facts.problems`` with what failed, and the rest is still collected. All times are the
+host's local wall-clock time, naive, as the logs print them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime
+
+from ostriage.evidence import Line
+from ostriage.facts._configs import service_configs
+from ostriage.facts._logs import journal_log_events, scan_service_logs
+from ostriage.facts._oom import merge_oom_events
+from ostriage.facts._units import assemble_units
+from ostriage.facts.model import Facts, Sized
+from ostriage.knowledge.releases import parse_neutron_version
+from ostriage.knowledge.services import SERVICES
+from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
+from ostriage.parsers.kernel_oom import OomEvent, oom_events_from_journal, parse_oom_events
+from ostriage.parsers.meminfo import parse_free, parse_meminfo
+from ostriage.parsers.ovs import open_vswitch, parse_list_br, parse_ovs_vsctl_show
+from ostriage.parsers.packages import (
+    Package,
+    VersionBanner,
+    neutron_package,
+    parse_dpkg_list,
+    parse_pip_list,
+    parse_rpm_list,
+)
+from ostriage.parsers.ps import PsProcess, parse_ps_aux, parse_ps_columns
+from ostriage.parsers.sockets import Listener, parse_lsof, parse_netstat, parse_ss
+from ostriage.parsers.systemctl_show import UnitProperties, parse_systemctl_show
+from ostriage.sources.base import Problem, Source
+from ostriage.sources.catalog import Format
+
+__all__ = ["collect"]
+
+# syslog-style kernel logs, oldest rotation first; several may hold the same record (merged later)
+KERNEL_LOGS = ("/var/log/kern.log", "/var/log/messages", "/var/log/syslog")
+_JOURNALS = ("journal", "journal-previous-boot")
+
+
+class _Collector:
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        collected = source.collected_at()
+        self.facts = Facts(target=source.label, kind=source.kind,
+                           collected_at=collected.replace(tzinfo=None) if collected else None)
+        self.year = self.facts.collected_at.year if self.facts.collected_at else None
+        self.journal_kernel: list[JournalEntry] = []
+        self.journal_services: list[JournalEntry] = []
+        self.unit_events: list[UnitEvent] = []
+        self.properties: list[UnitProperties] = []
+        self.banners: list[VersionBanner] = []
+
+    def guarded(self, what: str, part: Callable[[], None]) -> None:
+        """Run one part; a parser bug costs that part only, and is reported by name."""
+        try:
+            part()
+        except Exception as exc:
+            self.facts.problems.append(Problem(what, f"could not be analysed: {type(exc).__name__}: {exc}"))
+
+    # -- parts -----------------------------------------------------------------------------------
+    def hostname(self) -> None:
+        out = self.source.command("hostname")
+        if out is not None:
+            self.facts.hostname = next((ln.text.strip() for ln in out.lines if ln.text.strip()), None)
+
+    def journal(self) -> None:
+        seen_whole = False
+        for name in _JOURNALS:
+            out = self.source.command(name)
+            if out is None or seen_whole:
+                continue
+            # sos's whole-journal file already holds the previous boot
+            seen_whole = "--boot" not in out.origin and out.format is not Format.JOURNAL_SHORT_ISO
+            if out.format not in (Format.JOURNAL_SHORT, Format.JOURNAL_SHORT_ISO):
+                self.facts.problems.append(Problem(out.origin, f"journal format {out.format} is not read"))
+                continue
+            self._journal_entries(parse_journal_text(out.lines, year=self.year))
+        if not self.unit_events and not self.journal_kernel and not self.journal_services:
+            self.facts.missing.append("journal")
+
+    def _journal_entries(self, entries: Iterable[JournalEntry]) -> None:
+        idents = {c for s in SERVICES for c in (s.name, *s.comms)}
+        systemd: list[JournalEntry] = []
+        for entry in entries:
+            if entry.ident == "kernel":
+                self.journal_kernel.append(entry)
+            elif entry.ident in ("systemd", "init"):
+                systemd.append(entry)
+            elif entry.ident in idents:
+                self.journal_services.append(entry)
+        self.unit_events.extend(unit_events(systemd))
+
+    def kernel(self) -> None:
+        streams: list[Iterable[OomEvent]] = []
+        dmesg = self.source.command("dmesg")
+        if dmesg is not None:
+            streams.append(parse_oom_events(dmesg.lines, year=self.year))
+        logs = [self.source.read_log(p) for p in KERNEL_LOGS]
+        streams += [parse_oom_events(lines, year=self.year) for lines in logs]
+        streams.append(oom_events_from_journal(self.journal_kernel))
+        self.facts.oom_events = merge_oom_events(streams, self.facts.collected_at)
+        if dmesg is None and not self.journal_kernel and not any(self.source.glob(p + "*") for p in KERNEL_LOGS):
+            self.facts.missing.append("kernel log (dmesg, kern.log, messages, syslog, journal)")
+
+    def systemctl(self) -> None:
+        out = self.source.command("systemctl-show-all")
+        if out is None:
+            self.facts.missing.append("systemctl show")
+            return
+        self.properties = list(parse_systemctl_show(out.lines))
+
+    def processes(self) -> None:
+        out = self.source.command("processes")
+        procs: dict[int, PsProcess] = {}
+        if out is not None:
+            procs = {p.pid: p for p in parse_ps_aux(out.lines)}
+        cgroups = self.source.command("process-cgroups")
+        if cgroups is not None:
+            for p in parse_ps_columns(cgroups.lines):
+                known = procs.get(p.pid)
+                if known is None:
+                    procs[p.pid] = p
+                elif p.cgroup is not None:
+                    procs[p.pid] = replace(known, cgroup=p.cgroup)
+        if not procs:
+            self.facts.missing.append("process list")
+        self.facts.processes = list(procs.values())
+
+    def units(self) -> None:
+        named = {e.unit for e in self.facts.oom_events if e.unit}
+        self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named)
+
+    def listeners(self) -> None:
+        out = self.source.command("listening-sockets")
+        if out is None:
+            self.facts.missing.append("listening sockets")
+            return
+        parsers: dict[str, Callable[[Iterable[Line]], Iterator[Listener]]] = {
+            Format.SS_ALL: parse_ss, Format.SS_LISTEN_TCP: parse_ss,
+            Format.NETSTAT: parse_netstat, Format.LSOF: parse_lsof}
+        self.facts.listeners = list(parsers[out.format](out.lines))
+        self.facts.listeners_origin = out.origin
+
+    def configs(self) -> None:
+        self.facts.configs = service_configs(self.source, SERVICES, self.facts.processes, self.facts.units,
+                                             self.facts.problems)
+
+    def logs(self) -> None:
+        pids = self.facts.log_pids
+        events, self.banners = scan_service_logs(self.source, SERVICES, pids)
+        self.facts.log_events = events + journal_log_events(self.journal_services, pids)
+        self.facts.log_events.sort(key=lambda e: e.timestamp or datetime.min)
+
+    def ovs(self) -> None:
+        show = self.source.command("ovs-vsctl-show")
+        if show is not None:
+            self.facts.ovs = parse_ovs_vsctl_show(show.lines)
+            self.facts.ovs_bridges = {b.name: b.line for b in self.facts.ovs.bridges}
+        list_br = self.source.command("ovs-vsctl-list-br")
+        if list_br is not None:
+            names = {b.name: b.line for b in parse_list_br(list_br.lines)}
+            self.facts.ovs_bridges = names | (self.facts.ovs_bridges or {})
+        record = self.source.command("ovs-vsctl-list-open-vswitch")
+        if record is not None:
+            self.facts.open_vswitch = open_vswitch(record.lines)
+
+    def memory(self) -> None:
+        lines = self.source.read_lines("/proc/meminfo")
+        meminfo = parse_meminfo(lines) if lines is not None else None
+        if meminfo is not None and meminfo.mem_total:
+            self.facts.mem_total = Sized(meminfo.mem_total, meminfo.line("MemTotal"))
+        else:
+            free = self.source.command("free")
+            parsed = parse_free(free.lines, "m" if free.format is Format.FREE_M else "k") if free else None
+            if parsed and parsed.mem and parsed.mem.total:
+                self.facts.mem_total = Sized(parsed.mem.total, parsed.mem.line)
+            else:
+                self.facts.missing.append("memory size (/proc/meminfo, free)")
+        cpus = self.source.read_lines("/proc/cpuinfo")
+        processors = [ln for ln in cpus if ln.text.startswith("processor")] if cpus is not None else []
+        if processors:
+            self.facts.cpu_count = Sized(len(processors), processors[-1])
+
+    def release(self) -> None:
+        packages: list[Package] = []
+        out = self.source.command("installed-packages")
+        if out is not None:
+            parse = parse_rpm_list if out.format is Format.INSTALLED_RPMS else parse_dpkg_list
+            packages += parse(out.lines)
+        pip = self.source.command("pip-list")
+        if pip is not None:
+            packages += parse_pip_list(pip.lines)
+        found = neutron_package(packages)
+        version, line = (found.version, found.line) if found else (None, None)
+        if found is None and self.banners:
+            version, line = self.banners[-1].version, self.banners[-1].line
+        if version is not None:
+            self.facts.release, self.facts.release_line = parse_neutron_version(version), line
+
+
+def collect(source: Source) -> Facts:
+    c = _Collector(source)
+    c.guarded("hostname", c.hostname)
+    c.guarded("journal", c.journal)
+    c.guarded("kernel log", c.kernel)
+    c.guarded("systemctl show", c.systemctl)
+    c.guarded("process list", c.processes)
+    c.guarded("systemd units", c.units)
+    c.guarded("listening sockets", c.listeners)
+    c.guarded("OpenStack configuration", c.configs)
+    c.guarded("OpenStack logs", c.logs)
+    c.guarded("Open vSwitch", c.ovs)
+    c.guarded("memory", c.memory)
+    c.guarded("neutron release", c.release)
+    c.facts.problems[:0] = source.problems
+    return c.facts

@@ -1,0 +1,120 @@
+"""``Facts``: one typed snapshot of a host, everything rules need and nothing they must re-read.
+
+Facts also record data quality: ``missing`` names evidence that was looked for and not found (so a
+rule can say "cannot tell" instead of "healthy"), ``problems`` what exists but could not be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ostriage.evidence import Line
+from ostriage.knowledge.releases import NeutronRelease
+from ostriage.parsers.ini import IniFile, IniValue
+from ostriage.parsers.journal import UnitEvent
+from ostriage.parsers.kernel_oom import OomEvent
+from ostriage.parsers.oslo_log import LogRecord
+from ostriage.parsers.ovs import OpenVSwitch, OvsShow
+from ostriage.parsers.ps import PsProcess
+from ostriage.parsers.sockets import Listener
+from ostriage.parsers.systemctl_show import UnitProperties
+from ostriage.parsers.unit_files import Setting
+from ostriage.sources.base import Problem
+
+__all__ = ["ConfigSet", "Facts", "LogEvent", "Sized", "UnitState"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sized:
+    """A number with the line that states it (``MemTotal``, a CPU count, a release)."""
+
+    value: int
+    line: Line | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitState:
+    """A systemd unit as ``systemctl show`` reports it, its files' effective settings, and its journal."""
+
+    name: str
+    properties: UnitProperties | None
+    settings: Mapping[tuple[str, str], Setting]
+    files: tuple[str, ...]
+    events: tuple[UnitEvent, ...]
+
+    def setting(self, key: str, section: str = "Service") -> Setting | None:
+        return self.settings.get((section, key))
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSet:
+    """The ini files one service reads, merged in oslo.config's order."""
+
+    service: str
+    ini: IniFile
+    files: tuple[str, ...]
+    how: str
+
+    def get(self, section: str, key: str) -> IniValue | None:
+        return self.ini.get(section, key)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """A service log record that matched a known signature (``knowledge.log_signatures``)."""
+
+    service: str
+    signature: str
+    groups: Mapping[str, str]
+    timestamp: datetime | None
+    line: Line
+    record: LogRecord | None = None
+
+
+@dataclass
+class Facts:
+    target: str
+    kind: str
+    hostname: str | None = None
+    collected_at: datetime | None = None
+    problems: list[Problem] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    oom_events: list[OomEvent] = field(default_factory=list)
+    units: dict[str, UnitState] = field(default_factory=dict)
+    processes: list[PsProcess] = field(default_factory=list)
+    listeners: list[Listener] | None = None
+    listeners_origin: str | None = None
+    configs: dict[str, ConfigSet] = field(default_factory=dict)
+    log_events: list[LogEvent] = field(default_factory=list)
+    log_pids: dict[int, str] = field(default_factory=dict)
+    ovs: OvsShow | None = None
+    ovs_bridges: dict[str, Line] | None = None
+    open_vswitch: OpenVSwitch | None = None
+    mem_total: Sized | None = None
+    cpu_count: Sized | None = None
+    release: NeutronRelease | None = None
+    release_line: Line | None = None
+
+    def unit(self, name: str) -> UnitState | None:
+        return self.units.get(name)
+
+    def events(self, signature: str, service: str | None = None) -> list[LogEvent]:
+        return [e for e in self.log_events
+                if e.signature == signature and (service is None or e.service == service)]
+
+    def summary(self) -> dict[str, object]:
+        """Counts for the report's ``facts`` section: what was looked at."""
+        return {
+            "oom_events": len(self.oom_events),
+            "units": len(self.units),
+            "processes": len(self.processes),
+            "listeners": None if self.listeners is None else len(self.listeners),
+            "configs": {name: list(c.files) for name, c in self.configs.items()},
+            "log_events": len(self.log_events),
+            "mem_total_bytes": self.mem_total.value if self.mem_total else None,
+            "cpu_count": self.cpu_count.value if self.cpu_count else None,
+            "neutron_release": str(self.release) if self.release else None,
+            "missing": list(self.missing),
+        }

@@ -1,0 +1,1 @@
+"""What ostriage knows about OpenStack, as data plus small functions (release history, log signatures)."""

@@ -1,0 +1,296 @@
+"""Memory and time neutron needs to start with a given segment range: the model behind predict/lint.
+
+Mechanism (read from neutron's ``type_tunnel.py``; see ../shared/reference/neutron-memory.md):
+
+* every release builds ``set(range(min, max + 1))`` of every configured ID;
+* up to 2024.2 (``TunnelSync.ORM_LOAD``) it then loads every allocation row as an ORM object: cheap
+  on a first start (empty table) and very expensive on every restart (one object per ID);
+* from 2025.1 (``TunnelSync.IN_CLAUSE_FAST_EXIT``) it first counts rows with ``IN (<every id>)``: the
+  statement costs a few hundred bytes per ID client-side and in the database server, and when it is
+  larger than the server's ``max_allowed_packet`` the connection drops and ``retry_db_errors`` runs
+  the whole sync again (up to 20 retries), each failed attempt leaving its garbage behind;
+* who runs it: the eventlet ``neutron-server`` parent once, before it binds the API port and forks;
+  every uWSGI API worker (``lazy-apps``), plus ``neutron-rpc-server``; with the
+  ``network_segment_range`` service plugin one elected worker.
+
+The per-ID costs, the baseline and the per-ID start-up time are *measured* (bench/memory_measure.py,
+``data/neutron_memory_measurements.json``) and fitted by ``bench/memory_model.py --fit`` into
+``data/neutron_memory_model.json``; this module only combines them. Unknown inputs widen the answer
+into a low–high span and are named in ``Estimate.assumptions``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from ostriage.knowledge.releases import NeutronRelease, TunnelSync
+from ostriage.parsers.openstack_values import IdRange, distinct_ids
+
+__all__ = [
+    "GIB",
+    "MIB",
+    "Estimate",
+    "Inputs",
+    "Server",
+    "Span",
+    "default_api_workers",
+    "estimate",
+    "in_clause_bytes",
+    "largest_safe_ids",
+]
+
+GIB = 1 << 30
+MIB = 1 << 20
+#: MariaDB >= 10.2 and MySQL 5.7 default (MySQL 8.0: 64 MiB)
+DEFAULT_MAX_ALLOWED_PACKET = 16 * MIB
+#: neutron_lib.db.api.MAX_RETRIES: the sync is retried this many times after the first attempt
+DB_MAX_RETRIES = 20
+#: neutron/service.py _get_worker_count: one API worker per CPU, at most one per 2 GiB of RAM
+RAM_PER_DEFAULT_WORKER = 2 * GIB
+
+
+class Server(StrEnum):
+    EVENTLET = "eventlet"
+    UWSGI = "uwsgi"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A quantity known to lie between ``low`` and ``high``."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"span low {self.low} > high {self.high}")
+
+    @classmethod
+    def of(cls, *values: float) -> Span:
+        return cls(min(values), max(values))
+
+    def __add__(self, other: Span) -> Span:
+        return Span(self.low + other.low, self.high + other.high)
+
+    def scale(self, k: Span) -> Span:
+        return Span(self.low * k.low, self.high * k.high)
+
+
+@dataclass(frozen=True, slots=True)
+class Coefficients:
+    """Fitted from measurements of one sync behaviour (per start kind)."""
+
+    base_bytes: float
+    bytes_per_id: float
+    seconds_per_id: float
+    db_bytes_per_id: float
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    releases: dict[TunnelSync, dict[str, Coefficients]]
+    worker_base_bytes: float
+    failed_attempt_bytes_per_id: float
+    statement_overhead: float
+    provenance: str
+
+
+def _load() -> Model:
+    raw: dict[str, Any] = json.loads(
+        resources.files("ostriage.knowledge").joinpath("data/neutron_memory_model.json").read_text())
+    return Model(
+        releases={TunnelSync(k): {start: Coefficients(**c) for start, c in v.items()}
+                  for k, v in raw["sync"].items()},
+        worker_base_bytes=raw["worker_base_bytes"],
+        failed_attempt_bytes_per_id=raw["failed_attempt_bytes_per_id"],
+        statement_overhead=raw["statement_overhead"],
+        provenance=raw["provenance"],
+    )
+
+
+MODEL = _load()
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What is known of the deployment; ``None`` means unknown."""
+
+    ranges: tuple[tuple[int, int], ...]
+    release: NeutronRelease | None = None
+    server: Server | None = None
+    api_workers: int | None = None
+    rpc_workers: int | None = None
+    cpu_count: int | None = None
+    ram_bytes: int | None = None
+    segment_range_plugin: bool = False
+    max_allowed_packet: int | None = None
+    first_start: bool | None = None
+
+    @property
+    def ids(self) -> int:
+        return distinct_ids(IdRange(lo, hi) for lo, hi in self.ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Peak RSS of one syncing process, how many sync at once, the service's total, start-up time and
+    the database server's extra memory; ``baseline`` is a process's RSS before the sync."""
+
+    ids: int
+    baseline: float
+    per_process: Span
+    syncing_processes: Span
+    service_peak: Span
+    startup_seconds: Span
+    db_extra: Span
+    packet_overflow: bool | None
+    assumptions: tuple[str, ...] = field(default=())
+
+
+def default_api_workers(cpu_count: int, ram_bytes: int) -> int:
+    """neutron's default ``api_workers``: ``min(cpus, RAM // 2 GiB)``, at least 1.
+
+    >>> default_api_workers(32, 64 * GIB), default_api_workers(8, 1 * GIB)
+    (32, 1)
+    """
+    return max(1, min(cpu_count, ram_bytes // RAM_PER_DEFAULT_WORKER))
+
+
+def in_clause_bytes(ranges: tuple[tuple[int, int], ...]) -> int:
+    """Bytes the ``IN (...)`` list of every ID takes in the SQL text: digits plus ``", "`` per ID.
+
+    >>> in_clause_bytes(((1, 9),)), in_clause_bytes(((1, 16777215),)) > 16 * MIB
+    (27, True)
+    """
+    total = 0
+    for lo, hi in ranges:
+        digits = len(str(lo))
+        start = lo
+        while start <= hi:
+            end = min(hi, 10**digits - 1)
+            total += (end - start + 1) * (digits + 2)
+            start, digits = end + 1, digits + 1
+    return total
+
+
+def _syncs(inputs: Inputs) -> tuple[TunnelSync, ...]:
+    if inputs.release is None or inputs.release.tunnel_sync is None:
+        return (TunnelSync.ORM_LOAD, TunnelSync.IN_CLAUSE_FAST_EXIT)
+    return (inputs.release.tunnel_sync,)
+
+
+def _server(inputs: Inputs, notes: list[str]) -> tuple[Server, ...]:
+    if inputs.server is not None:
+        return (inputs.server,)
+    if inputs.release is not None and inputs.release >= "2025.2":
+        notes.append("server: uWSGI (the only API server from 2025.2)")
+        return (Server.UWSGI,)
+    notes.append("server: unknown, eventlet neutron-server or uWSGI neutron-api")
+    return (Server.EVENTLET, Server.UWSGI)
+
+
+def _workers(inputs: Inputs, notes: list[str]) -> Span:
+    if inputs.api_workers is not None:
+        return Span(inputs.api_workers, inputs.api_workers)
+    if inputs.cpu_count and inputs.ram_bytes:
+        n = default_api_workers(inputs.cpu_count, inputs.ram_bytes)
+        notes.append(f"api_workers: default min(CPUs, RAM/2 GiB) = {n}")
+        return Span(n, n)
+    notes.append("api_workers: unknown (1 to 8 assumed)")
+    return Span(1, 8)
+
+
+def estimate(inputs: Inputs) -> Estimate:
+    notes: list[str] = []
+    n = inputs.ids
+    syncs = _syncs(inputs)
+    if inputs.release is None:
+        notes.append("release: unknown, both sync algorithms considered (<= 2024.2 and >= 2025.1)")
+    starts = ("first", "restart") if inputs.first_start is None else (
+        ("first",) if inputs.first_start else ("restart",))
+    if inputs.first_start is None:
+        notes.append("start: first start or restart (allocation table already filled) both considered")
+    packet = inputs.max_allowed_packet
+    statement = in_clause_bytes(inputs.ranges) * MODEL.statement_overhead
+    overflow: bool | None = None
+    if TunnelSync.IN_CLAUSE_FAST_EXIT in syncs:
+        if packet is None:
+            notes.append(f"database max_allowed_packet: unknown, server default {DEFAULT_MAX_ALLOWED_PACKET // MIB} MiB"
+                         " assumed")
+            packet = DEFAULT_MAX_ALLOWED_PACKET
+        overflow = statement > packet
+
+    per: list[float] = []
+    bases: list[float] = []
+    secs: list[float] = []
+    db: list[float] = []
+    for sync in syncs:
+        for start in starts:
+            c = MODEL.releases[sync][start]
+            bases.append(c.base_bytes)
+            peak = c.base_bytes + n * c.bytes_per_id
+            if sync is TunnelSync.IN_CLAUSE_FAST_EXIT and overflow:
+                # each failed attempt leaves its statement's garbage; 1 + DB_MAX_RETRIES attempts at most
+                per += [peak + n * MODEL.failed_attempt_bytes_per_id,
+                        peak + DB_MAX_RETRIES * n * MODEL.failed_attempt_bytes_per_id]
+            else:
+                per.append(peak)
+            secs.append(n * c.seconds_per_id)
+            db.append(n * c.db_bytes_per_id)
+    if overflow:
+        notes.append(f"the IN clause ({statement / MIB:.0f} MiB) exceeds max_allowed_packet "
+                     f"({packet // MIB if packet else 0} MiB): every attempt fails and is retried up to "
+                     f"{DB_MAX_RETRIES} times, leaving its garbage behind")
+    per_process = Span.of(*per)
+
+    servers = _server(inputs, notes)
+    workers = _workers(inputs, notes)
+    syncing: list[float] = []
+    totals: list[Span] = []
+    for server in servers:
+        if server is Server.EVENTLET:
+            # the parent syncs before forking; workers start from the parent's baseline
+            k = Span(1, 1)
+            others = workers.scale(Span(MODEL.worker_base_bytes, MODEL.worker_base_bytes))
+        elif inputs.segment_range_plugin:
+            k = Span(1, 1)
+            others = Span(max(workers.low - 1, 0), max(workers.high - 1, 0)).scale(
+                Span(MODEL.worker_base_bytes, MODEL.worker_base_bytes))
+        else:
+            k = workers
+            others = Span(0, 0)
+        syncing += [k.low, k.high]
+        totals.append(k.scale(per_process) + others)
+    return Estimate(
+        ids=n,
+        baseline=min(bases),
+        per_process=per_process,
+        syncing_processes=Span.of(*syncing),
+        service_peak=Span(min(t.low for t in totals), max(t.high for t in totals)),
+        startup_seconds=Span.of(*secs),
+        db_extra=Span.of(*db),
+        packet_overflow=overflow,
+        assumptions=tuple(notes),
+    )
+
+
+def largest_safe_ids(inputs: Inputs, budget_bytes: float) -> int:
+    """The largest number of IDs whose *high* service peak stays within ``budget_bytes`` (0 if none)."""
+    lo, hi = 0, 1 << 24
+    base = inputs.ranges[0][0] if inputs.ranges else 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        trial = Inputs(**{**_fields(inputs), "ranges": ((base, base + mid - 1),)})
+        if estimate(trial).service_peak.high <= budget_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _fields(inputs: Inputs) -> dict[str, Any]:
+    return {f: getattr(inputs, f) for f in Inputs.__dataclass_fields__}

@@ -1,0 +1,136 @@
+"""ML2 segment ranges whose size makes neutron's start-up allocation sync exhaust memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ostriage.errors import ParseError
+from ostriage.facts.deployment import model_inputs
+from ostriage.facts.model import Facts
+from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
+from ostriage.knowledge import neutron_options as opts
+from ostriage.knowledge.neutron_memory import MIB, Estimate, estimate
+from ostriage.knowledge.services import service_by_name
+from ostriage.rules._common import deployed, hog_of, host_path, human_bytes, kills_by_victim
+from ostriage.rules._registry import rule
+
+#: A sync that needs more than a whole steady-state API worker (~150-250 MiB) at least doubles each
+#: syncing process; below it the range is not what is eating the memory.
+LARGE_SYNC_BYTES = 256 * MIB
+#: What install guides and devstack configure for ML2/OVN (1:65536) and what the incident's operator
+#: chose (1:65535): tens of thousands of networks, far above any real deployment's count.
+SANE_IDS = 65535
+NEUTRON_SERVICES = ("neutron-server", "neutron-rpc-server")
+DEFAULT_ML2_CONF = "/etc/neutron/plugins/ml2/ml2_conf.ini"
+
+
+def _span(e: Estimate) -> str:
+    lo, hi = e.per_process.low, e.per_process.high
+    return human_bytes(lo) if hi - lo < 0.05 * hi else f"{human_bytes(lo)}–{human_bytes(hi)}"
+
+
+def suggested_ranges(first: int) -> str:
+    """Keep the range's start, give it ``SANE_IDS`` IDs (the fix re-checks existing allocations)."""
+    return f"{first}:{first + SANE_IDS - 1}"
+
+
+@rule("NEU001", "ml2-segment-range-too-large")
+def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
+    """A tunnel ID range so large that neutron's allocation sync needs gigabytes at every start.
+
+    What it does:
+        Reads the tunnel ranges neutron-server really uses (`[ml2_type_geneve] vni_ranges`,
+        `[ml2_type_vxlan] vni_ranges`, `[ml2_type_gre] tunnel_id_ranges`, for enabled type drivers),
+        estimates the start-up memory of the allocation sync with the release- and deployment-aware
+        model, and compares it with what the kernel's OOM records show. Blames the range only when the
+        estimate is large AND neutron is the process the memory went to (killed, or the hog in the
+        kill's task table); otherwise reports it as a warning.
+    Why is this bad:
+        Every release builds a Python set of every ID, and loads (≤ 2024.2) every allocation row as an
+        ORM object or (≥ 2025.1) binds every ID into one `IN (...)` statement: a few hundred bytes to
+        over a kilobyte per ID, in every process that syncs (the eventlet parent before port 9696 is
+        bound; every uWSGI worker). 1:16777215 means 16.7 million IDs: many gigabytes and minutes.
+        With ML2/OVN only the count matters: OVN ignores the values.
+    Evidence:
+        The ini line of the range, neutron's own `<type> ID ranges: [...]` log line, and the kernel's
+        kill records of neutron with their anon-rss.
+    False positives:
+        A large range on a host that does not run neutron-server is not reported. A large range with no
+        OOM evidence is a warning (it still costs memory and start-up time).
+    Remedy:
+        Shrink the range to what the cloud can ever use (e.g. `1:65535`), keeping every segment
+        already allocated inside it; restart neutron-server.
+    Fix safety:
+        safe when no allocated segment lies outside the new range (`ostriage fix` checks the database
+        on a live host); otherwise unsafe.
+    References:
+        neutron/plugins/ml2/drivers/type_tunnel.py (sync_allocations, _sync_allocations); bug #2089940;
+        neutron ML2/OVN install guide (vni_ranges = 1:65536).
+    """
+    config = facts.configs.get("neutron-server")
+    if config is None or not deployed(facts, service_by_name("neutron-server")):
+        return
+    try:
+        all_ranges = opts.tunnel_ranges(config.ini)
+    except ParseError:
+        return  # neutron refuses the value at start: not a memory problem
+    groups = kills_by_victim(facts)
+    neutron_kills = [g for g in groups if g.victim.service and g.victim.service.name in NEUTRON_SERVICES]
+    hogged = [g for g in groups if g not in neutron_kills
+              and any(hog_of(facts, e) in NEUTRON_SERVICES for e in g.events)]
+    for ranges in all_ranges:
+        est = estimate(model_inputs(facts, ranges.ranges))
+        if est.per_process.low - est.baseline < LARGE_SYNC_BYTES:
+            continue
+        section, key = opts.TUNNEL_OPTIONS[ranges.tunnel_type]
+        logged = facts.events("neutron.tunnel-ranges", "neutron-server")
+        logged = [e for e in logged if e.groups.get("type") == ranges.tunnel_type]
+        evidence = [Citation(ranges.line, f"{ranges.ids:,} IDs")] if ranges.line else []
+        if logged:
+            evidence.append(Citation(logged[-1].line, f"neutron read it ({len(logged)} start(s) logged)"))
+        rss = [(e.anon_rss_kb, e.kill_line) for g in neutron_kills for e in g.events
+               if e.anon_rss_kb and e.kill_line]
+        if rss:
+            top_kb, top_line = max(rss, key=lambda x: x[0])
+            evidence.append(Citation(top_line, f"anon-rss {human_bytes(top_kb * 1024)} at kill"))
+        blamed = bool(neutron_kills or hogged)
+        links = tuple(Link(Relation.CAUSES, Ref("service-oom-kill-loop", g.victim.subject),
+                           "the sync's memory is what the kernel ran out of") for g in neutron_kills + hogged)
+        observed = (f" The OOM records show neutron at anon-rss up to {human_bytes(top_kb * 1024)} when killed."
+                    if rss else "")
+        first = ranges.ranges[0].first
+        new_value = suggested_ranges(first)
+        yield ml2_segment_range_too_large.finding(
+            subject=f"{section}.{key}",
+            severity=Severity.CRITICAL if blamed else Severity.WARNING,
+            summary=(f"[{section}] {key} = {ranges.line.text.split('=', 1)[-1].strip() if ranges.line else ''} "
+                     f"makes neutron build {ranges.ids:,} {ranges.tunnel_type} allocations at every start"),
+            explanation=(
+                f"neutron's {ranges.tunnel_type} allocation sync holds every ID of the range in memory at start-up "
+                f"(a set of all IDs plus the allocation rows or an IN clause of all of them): predicted peak "
+                f"{_span(est)} per syncing process, {est.syncing_processes.low:.0f}–{est.syncing_processes.high:.0f} "
+                f"syncing process(es), start-up {est.startup_seconds.low:.0f}–{est.startup_seconds.high:.0f} s "
+                f"({'; '.join(est.assumptions)}).{observed}"
+                + (" This is why neutron runs out of memory." if blamed else
+                   " No OOM kill of neutron was found, but every start pays this cost.")
+                + f" Only the number of IDs matters to ML2/OVN; {SANE_IDS:,} is far above any real network count."),
+            evidence=tuple(evidence),
+            remedy=Remedy(
+                title=f"set [{section}] {key} = {new_value} and restart neutron-server",
+                steps=(f"check that no allocated {ranges.tunnel_type} segment lies above {first + SANE_IDS - 1} "
+                       "(ostriage fix does this on a live host)",
+                       f"set [{section}] {key} = {new_value} in {ranges.line.path if ranges.line else 'ml2_conf.ini'}",
+                       "restart neutron-server (its allocation table is trimmed to the new range at start)"),
+                ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else DEFAULT_ML2_CONF,
+                                   section, key, new_value, f"{ranges.ids:,} IDs cost {_span(est)} per syncing process",
+                                   old_value=ranges.line.text.split("=", 1)[-1].strip() if ranges.line else None),),
+                restart_units=("neutron-server.service",),
+                safety=FixSafety.SAFE,
+            ),
+            links=links,
+            data={"type": ranges.tunnel_type, "ids": ranges.ids,
+                  "predicted_per_process_bytes": [est.per_process.low, est.per_process.high],
+                  "predicted_service_bytes": [est.service_peak.low, est.service_peak.high],
+                  "predicted_startup_seconds": [est.startup_seconds.low, est.startup_seconds.high],
+                  "assumptions": list(est.assumptions), "suggested": new_value},
+        )

@@ -1,0 +1,66 @@
+"""The cascade into nova-api: HTTP 500 because neutron cannot be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ostriage.facts.model import Facts
+from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
+from ostriage.knowledge import neutron_options as opts
+from ostriage.rules._common import when
+from ostriage.rules._registry import rule
+
+
+@rule("NOV001", "nova-api-neutron-connect-failure")
+def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
+    """nova-api answering HTTP 500 because keystoneauth cannot connect to the neutron endpoint.
+
+    What it does:
+        Finds keystoneauth1 `ConnectFailure` (`Unable to establish connection to <url>`) in nova-api's
+        log whose URL is neutron's (its port, 9696 or `bind_port`, or `/v2.0/` paths), with the
+        `Unexpected exception in API method` records and the `returned with HTTP 500` lines around them.
+    Why is this bad:
+        Every nova call that needs networking (list servers with addresses, boot, attach) fails with
+        `Unexpected API Error ... <class 'keystoneauth1.exceptions.connection.ConnectFailure'> (HTTP 500)`;
+        Horizon shows no data. The fault is not in nova.
+    Evidence:
+        The ConnectFailure line (or the traceback's last line), the HTTP 500 lines, with counts and time window.
+    False positives:
+        Connect failures to other endpoints (glance, placement) are not counted.
+    Remedy:
+        Bring neutron-server back (the findings this links to); nova needs no change.
+    Fix safety:
+        display-only.
+    References:
+        keystoneauth1/session.py (ConnectFailure); nova/api/openstack/wsgi.py (Unexpected exception in API method).
+    """
+    config = facts.configs.get("neutron-server")
+    port = opts.bind_port(config.ini).value if config else 9696
+    failures = [e for e in facts.events("keystoneauth.connect-failure", "nova-api")
+                if e.groups.get("port") == str(port) or "/v2.0/" in e.groups.get("url", "")]
+    if not failures:
+        return
+    errors = [e for e in facts.events("nova-api.http-error", "nova-api") if e.groups.get("status") == "500"]
+    unexpected = facts.events("nova-api.unexpected-exception", "nova-api")
+    first, last = failures[0], failures[-1]
+    evidence = [Citation(last.line, f"{len(failures)} connection failure(s) to neutron")]
+    if unexpected:
+        evidence.append(Citation(unexpected[-1].line))
+    if errors:
+        evidence.append(Citation(errors[-1].line, f"{len(errors)} HTTP 500 response(s)"))
+    timeline = [TimelineEntry(e.timestamp, "nova-api cannot reach neutron (HTTP 500)", e.line)
+                for e in (first, last) if e.timestamp]
+    yield nova_api_neutron_connect_failure.finding(
+        subject="nova-api",
+        severity=Severity.CRITICAL,
+        summary=(f"nova-api failed {len(failures)} time(s) to connect to neutron ({first.groups.get('url', '')})"
+                 f" between {when(first.timestamp)} and {when(last.timestamp)}"),
+        explanation=("keystoneauth1 could not open a connection to the neutron endpoint, so nova-api answered "
+                     "HTTP 500 'Unexpected API Error ... ConnectFailure' to its clients (Horizon, the CLI). "
+                     "The fault is neutron's, not nova's."),
+        evidence=tuple(evidence),
+        links=(Link(Relation.CAUSED_BY, Ref("api-port-not-listening", "neutron-server"),
+                    "nothing accepts connections on neutron's port"),),
+        timeline=tuple(timeline),
+        data={"connect_failures": len(failures), "http_500": len(errors), "url": first.groups.get("url")},
+    )

@@ -1,0 +1,391 @@
+"""Unpack the useful part of a sosreport tarball, safely, in one streaming pass.
+
+The archive is untrusted input. One forward pass over it (no seeking, so a pipe-like
+decompressor suffices) extracts only members inside the wanted areas, into a private directory:
+
+* names: absolute names and ``..`` components are refused; everything must sit under the
+  report's top-level directory;
+* links: a symlink must point inside the report (lexically here, physically again at read time,
+  see ``_tree``); a hardlink only to a file already unpacked; devices, fifos and sparse files are
+  skipped; extraction goes through tarfile's ``data`` filter as a second line of defence;
+* size: a per-member cap, a total cap and a member-count cap, all checked before any byte of
+  the member is written (a tar member's size is declared in its header and enforced by tarfile);
+* damage: a truncated or corrupt archive keeps what was unpacked before the damage, and says
+  where it broke. tarfile ends iteration silently on a damaged header after the first, so the
+  reason it stopped is recorded (``_Header``) and the compressed stream is drained to the end to
+  catch truncation the tar layer cannot see.
+
+Every refusal is a ``Problem``: a report must be able to say what it could not look at.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import posixpath
+import re
+import tarfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fnmatch import translate
+from pathlib import Path
+from typing import IO, Self
+
+from ostriage.errors import SourceError
+from ostriage.sources._size import size
+from ostriage.sources._tree import note
+from ostriage.sources.base import Problem
+
+__all__ = ["Extraction", "Limits", "extract_report"]
+
+#: What marks a directory tree as a sosreport (any one suffices).
+SOS_MARKERS = ("sos_commands", "sos_logs", "sos_reports", "version.txt")
+# Names that can only be the *inside* of a report: an archive starting with one has no top dir.
+_REPORT_TOP = frozenset((*SOS_MARKERS, "etc", "var", "proc", "sys", "usr", "run", "lib", "boot"))
+_ARCHIVE_ERRORS = (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error)
+_DRAIN_CHUNK = 1024 * 1024
+_MIB = 1024 * 1024
+# Headers whose data tarfile keeps in memory (GNU long names, pax and Solaris extended headers);
+# real ones are a few hundred bytes.
+_METADATA_TYPES = frozenset({tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+                             tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE})
+_MAX_METADATA = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one tarball may unpack; every one is checked while streaming.
+
+    The defaults fit real reports with room to spare: sos caps each copied log at 25 MiB unless
+    ``--all-logs``, and whole reports unpack to a few hundred MiB in the areas read.
+    """
+
+    #: Largest single file unpacked (bytes); a bigger one is skipped with a problem.
+    max_member_bytes: int = 256 * _MIB
+    #: Most bytes unpacked in all; reading stops at the member that would exceed it.
+    max_total_bytes: int = 2048 * _MIB
+    #: Most archive members looked at (wanted or not); reading stops beyond it.
+    max_members: int = 300_000
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What an extraction produced."""
+
+    root: Path
+    files: int = 0
+    bytes: int = 0
+    members: int = 0
+    is_sosreport: bool = False
+    damaged: bool = False
+    #: reading ended at a limit, before the end of the archive
+    cut_short: bool = False
+    extracted: set[str] = field(default_factory=set)
+
+
+class _Header(tarfile.TarInfo):
+    """Remembers why tarfile stopped reading headers (it ends silently on a damaged one), and
+    refuses metadata headers (long names, pax records) too big to be real: tarfile reads their
+    data whole into memory."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
+        header = super().frombuf(buf, encoding, errors)
+        if header.type in _METADATA_TYPES and header.size > _MAX_METADATA:
+            raise tarfile.HeaderError(f"a {header.size}-byte name or pax header, over the "
+                                      f"{_MAX_METADATA}-byte limit")
+        return header
+
+    @classmethod
+    def fromtarfile(cls, archive: tarfile.TarFile) -> Self:
+        try:
+            return super().fromtarfile(archive)
+        except tarfile.HeaderError as exc:
+            if isinstance(archive, _Archive):
+                archive.stopped_by = exc
+            raise
+
+
+class _Archive(tarfile.TarFile):
+    tarinfo = _Header
+    members: list[tarfile.TarInfo]  # tarfile's own list of headers read (not in typeshed)
+    stopped_by: Exception | None = None
+
+
+class _Areas:
+    """Membership test for root-relative paths: inside one of ``areas`` (a directory stands for
+    everything below it; glob magic matches the path or one of its parents), not in ``excluded``."""
+
+    def __init__(self, areas: Iterable[str], excluded: Iterable[str]) -> None:
+        areas = tuple(areas)
+        plain = [a for a in areas if not any(c in a for c in "*?[")]
+        magic = [a for a in areas if a not in plain]
+        self._plain = frozenset(plain)
+        self._magic = _any_of(magic)
+        self._excluded = _any_of(excluded)
+        # Proper ancestors of every area: a symlink there (``lib -> usr/lib``) leads into one.
+        self._ancestors = frozenset(
+            "/".join(parts[:i])
+            for area in areas
+            for parts in [area.split("/")]
+            for i in range(1, len(parts))
+            if not any(c in "/".join(parts[:i]) for c in "*?[")
+        )
+
+    def contains(self, rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
+        if self._excluded is not None and any(self._excluded.match(p) for p in prefixes):
+            return False
+        return any(p in self._plain or (self._magic is not None and self._magic.match(p)) for p in prefixes)
+
+    def leads_into(self, rel: str) -> bool:
+        return rel in self._ancestors
+
+
+def _any_of(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    patterns = tuple(patterns)
+    return re.compile("|".join(translate(p) for p in patterns)) if patterns else None
+
+
+def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: Iterable[str], limits: Limits,
+                   problems: list[Problem]) -> Extraction:
+    """Unpack ``areas`` but not ``excluded`` (see ``_Areas``) of ``archive`` under ``dest``;
+    ``SourceError`` when the file is not a readable tar archive at all."""
+    label = str(archive)
+    try:
+        raw = open(archive, "rb")  # noqa: SIM115 - closed in the finally below
+    except OSError as exc:
+        raise SourceError(f"{label}: cannot open ({exc.strerror or exc})") from None
+    try:
+        stream = _decompressor(label, raw)
+        try:
+            tar = _Archive.open(fileobj=stream, mode="r|")
+        except _ARCHIVE_ERRORS as exc:
+            raise SourceError(f"{label}: not a readable tar archive ({_reason(exc)})") from None
+        with tar:
+            result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems).run()
+            if not (result.damaged or result.cut_short):
+                _check_end(label, tar, stream, result, problems)
+        return result
+    finally:
+        raw.close()
+
+
+def _decompressor(label: str, raw: IO[bytes]) -> IO[bytes] | io.BufferedIOBase:
+    """A decompressing reader chosen by the archive's magic bytes (names lie; bytes do not)."""
+    head = raw.read(6)
+    raw.seek(0)
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw, mode="rb")
+    if head.startswith(b"BZh"):
+        return bz2.BZ2File(raw, mode="rb")
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        raise SourceError(f"{label}: zstd-compressed archives are not supported; unpack it and "
+                          "give the directory")
+    return raw
+
+
+def _check_end(label: str, tar: _Archive, stream: IO[bytes] | io.BufferedIOBase, result: Extraction,
+               problems: list[Problem]) -> None:
+    """Tell a complete archive from one that merely stopped: the tar layer must have ended on
+    its end-of-archive block, and the compressed stream must reach its end marker."""
+    stop = tar.stopped_by
+    # EOFHeaderError (a zero block: the regular end) is not public, hence the name test.
+    if stop is not None and type(stop).__name__ != "EOFHeaderError":
+        result.damaged = True
+        note(problems, label, f"archive is truncated or corrupt after {result.members} members "
+             f"({_reason(stop)}); kept the {result.files} files unpacked before")
+        return
+    try:
+        while stream.read(_DRAIN_CHUNK):
+            pass
+    except _ARCHIVE_ERRORS as exc:
+        result.damaged = True
+        note(problems, label, f"archive is truncated or corrupt after its last member "
+             f"({_reason(exc)}); kept the {result.files} files unpacked")
+
+
+class _Extractor:
+    def __init__(self, label: str, tar: _Archive, dest: Path, areas: _Areas, limits: Limits,
+                 problems: list[Problem]) -> None:
+        self.label = label
+        self.tar = tar
+        self.dest = dest
+        self.areas = areas
+        self.limits = limits
+        self.problems = problems
+        self.prefix: str | None = None
+        self.outside = 0
+        self.writing: str | None = None  # the member being written, if reading breaks inside it
+        self.result = Extraction(root=dest)
+
+    def run(self) -> Extraction:
+        result = self.result
+        current = "(none: at the start)"
+        try:
+            while (member := self.tar.next()) is not None:
+                # tarfile keeps every header it read; drop them so memory stays flat.
+                self.tar.members.clear()
+                current = member.name
+                result.members += 1
+                if result.members > self.limits.max_members:
+                    note(self.problems, self.label, f"more than {self.limits.max_members} members; "
+                         f"stopped reading at {member.name!r}")
+                    result.cut_short = True
+                    break
+                if not self._member(member):
+                    result.cut_short = True
+                    break
+        except _ARCHIVE_ERRORS as exc:
+            result.damaged = True
+            where = f"inside member {current!r}" if self.writing else f"after member {current!r}"
+            note(self.problems, self.label, f"archive is truncated or corrupt {where} ({_reason(exc)}); "
+                 f"kept the {result.files} files unpacked before")
+            if self.writing is not None and os.path.isfile(self.result.root / self.writing):
+                # The start of a cut log is still evidence; say that the rest is missing.
+                note(self.problems, self.writing, "cut short by the damaged archive; only its start is kept")
+        if self.outside:
+            note(self.problems, self.label, f"{self.outside} members outside the report directory "
+                 f"{self.prefix!r} skipped")
+        return result
+
+    def _member(self, member: tarfile.TarInfo) -> bool:
+        """Handle one member; ``False`` to stop reading the archive."""
+        name = member.name
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if name.startswith("/") or ".." in parts:
+            note(self.problems, self.label, f"member {name!r}: absolute or '..' path; skipped")
+            return True
+        if not parts:
+            return True
+        rel_parts = self._in_report(parts, member)
+        if rel_parts is None:
+            return True
+        rel = "/".join(rel_parts)
+        if rel_parts[0] in SOS_MARKERS:
+            self.result.is_sosreport = True
+        if member.isdir() or not (
+            self.areas.contains(rel) or (member.issym() and self.areas.leads_into(rel))
+        ):
+            return True  # directories are made as files need them
+        return self._unpack(member, rel)
+
+    def _in_report(self, parts: list[str], member: tarfile.TarInfo) -> list[str] | None:
+        """``parts`` relative to the report root, or ``None`` for the top directory itself or a
+        member outside it. The first member decides whether there is a top directory."""
+        if self.prefix is None:
+            flat = parts[0] in _REPORT_TOP or (len(parts) == 1 and not member.isdir())
+            self.prefix = "" if flat else parts[0]
+            self.result.root = self.dest / self.prefix
+        if not self.prefix:
+            return parts
+        if parts[0] != self.prefix:
+            self.outside += 1
+            return None
+        return parts[1:] or None
+
+    def _unpack(self, member: tarfile.TarInfo, rel: str) -> bool:
+        """Unpack one wanted member; ``False`` when the total cap ends reading."""
+        limits = self.limits
+        fits = member.size <= limits.max_member_bytes  # a file over the per-file cap is only skipped
+        if member.isfile() and fits and self.result.bytes + member.size > limits.max_total_bytes:
+            note(self.problems, self.label, f"total unpack cap of {size(limits.max_total_bytes)} "
+                 f"reached at {rel!r}; the rest of the archive was not read")
+            return False
+        refusal = self._refusal(member, rel)
+        if refusal:
+            note(self.problems, rel, refusal)
+            return True
+        target = self.result.root / rel
+        try:
+            if os.path.islink(target) or os.path.isfile(target):
+                os.unlink(target)  # a later member replaces an earlier one, never writes through it
+            if member.islnk():
+                self._hardlink(member, target)
+            else:
+                self.writing = rel
+                self.tar.extract(member, self.dest, set_attrs=False, filter="data")
+                self.writing = None
+        except tarfile.FilterError as exc:
+            note(self.problems, rel, f"refused by the tar safety filter ({exc}); skipped")
+            return True
+        except OSError as exc:
+            note(self.problems, rel, f"could not be unpacked ({exc.strerror or exc}); skipped")
+            return True
+        self.result.extracted.add(rel)
+        if member.isfile():
+            self.result.files += 1
+            self.result.bytes += member.size
+        return True
+
+    def _refusal(self, member: tarfile.TarInfo, rel: str) -> str:
+        """Why ``member`` must not be unpacked ("" when it may)."""
+        root = os.path.realpath(self.result.root)
+        parent = os.path.realpath(os.path.join(root, posixpath.dirname(rel)))
+        if not _within(parent, root):
+            return f"its directory leads outside the report (to {parent}); skipped"
+        if member.issym():
+            link = member.linkname
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), link))
+            physical = os.path.realpath(os.path.join(parent, link))
+            if link.startswith("/") or resolved == ".." or resolved.startswith("../") \
+                    or not _within(physical, root):
+                return f"symlink to {link!r} leads outside the report; skipped"
+            return ""
+        if member.islnk():
+            target = self._report_relative(member.linkname)
+            if target is None or target not in self.result.extracted:
+                return f"hardlink to {member.linkname!r}, not an unpacked file of the report; skipped"
+            return ""
+        if not member.isfile() or member.issparse():
+            return f"special file ({_type_name(member)}); skipped"
+        cap = self.limits.max_member_bytes
+        if member.size > cap:
+            return f"{size(member.size)}, over the per-file cap of {size(cap)}; skipped"
+        return ""
+
+    def _report_relative(self, archive_name: str) -> str | None:
+        parts = [p for p in archive_name.split("/") if p not in ("", ".")]
+        if archive_name.startswith("/") or ".." in parts:
+            return None
+        if self.prefix:
+            if not parts or parts[0] != self.prefix:
+                return None
+            parts = parts[1:]
+        return "/".join(parts) or None
+
+    def _hardlink(self, member: tarfile.TarInfo, target: Path) -> None:
+        # Done here, not by tarfile: its fallback for a missing link target seeks backwards,
+        # which a stream cannot do.
+        source = self.result.root / (self._report_relative(member.linkname) or "")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, target, follow_symlinks=False)
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + os.sep)
+
+
+def _type_name(member: tarfile.TarInfo) -> str:
+    if member.issparse():
+        return "sparse file"
+    for test, name in ((member.ischr, "character device"), (member.isblk, "block device"),
+                       (member.isfifo, "fifo")):
+        if test():
+            return name
+    return f"tar type {member.type!r}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "compressed data ends early"
+    if type(exc).__name__ == "EmptyHeaderError":  # not public either
+        return "ends without the end-of-archive block"
+    return str(exc) or type(exc).__name__

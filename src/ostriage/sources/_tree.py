@@ -1,0 +1,239 @@
+"""A read-only view of a directory tree standing for a host's file system.
+
+Both sources read files this way: a sosreport's root (``etc/``, ``var/log/``, ``sos_commands/``)
+and a live host's ``/`` (or a mounted image). Host paths are mapped under the root, and every
+path is resolved *physically* (``realpath``) and read only when the result is still inside the
+root: a symlink in a hostile report (``etc/passwd -> /etc/passwd``, or a chain of links whose
+``..`` climbs out) is refused at read time, whatever happened when the report was unpacked.
+Only regular files are opened (a fifo would block, a device could have side effects).
+
+Nothing here raises for bad evidence: absence is ``None``/empty, anything else is recorded as a
+``Problem`` on the list the tree was given.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import os
+import posixpath
+import stat
+import zlib
+from collections.abc import Callable, Iterator
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import BinaryIO
+
+from ostriage.evidence import Line
+from ostriage.sources._lines import MAX_LINE, decompressing, iter_lines
+from ostriage.sources._rotation import rotation_order
+from ostriage.sources.base import Problem
+
+__all__ = ["Tree", "host_relative", "note"]
+
+# What a failing disk or a corrupt or truncated gzip/xz/bzip2 file raises while being read.
+_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
+
+
+def note(problems: list[Problem], path: str, message: str) -> None:
+    """Record a problem once (the same file may be asked for by several facts)."""
+    problem = Problem(path, message)
+    if problem not in problems:
+        problems.append(problem)
+
+
+def host_relative(path: str) -> str:
+    """A host path as a path relative to the root; ``..`` cannot climb above ``/``.
+
+    >>> host_relative("/etc/neutron/../nova/nova.conf")
+    'etc/nova/nova.conf'
+    >>> host_relative("/../../etc/passwd")
+    'etc/passwd'
+    >>> host_relative("/")
+    ''
+    """
+    return posixpath.normpath("/" + path).lstrip("/")
+
+
+def _has_magic(segment: str) -> bool:
+    return any(c in segment for c in "*?[")
+
+
+class Tree:
+    """Files under ``root``, cited through ``display`` (root-relative path → what users see)."""
+
+    def __init__(
+        self,
+        root: Path,
+        problems: list[Problem],
+        display: Callable[[str], str],
+        *,
+        outside: str,
+        permission_hint: Callable[[str], str] = lambda _real: "",
+        max_line: int = MAX_LINE,
+    ) -> None:
+        self.root = Path(os.path.realpath(root))
+        self._prefix = os.path.join(self.root, "")  # "/" stays "/", "/x" becomes "/x/"
+        self.problems = problems
+        self.display = display
+        self._outside = outside
+        self._permission_hint = permission_hint
+        self._max_line = max_line
+
+    # -- resolution -----------------------------------------------------------------------------
+
+    def resolve(self, rel: str) -> str | None:
+        """The physical path of ``rel`` if it exists inside the root; ``None`` when absent.
+
+        A path leading outside the root is recorded as a problem and treated as absent.
+        """
+        joined = os.path.join(self.root, rel)
+        real = os.path.realpath(joined)
+        if not self._inside(real):
+            note(self.problems, self.display(rel), f"leads outside {self._outside} (to {real}); not read")
+            return None
+        return real if os.path.exists(real) else None  # absent, or a dangling link
+
+    def relative(self, real: str) -> str:
+        """Root-relative form of a physical path inside the root."""
+        return os.path.relpath(real, self.root) if real != str(self.root) else ""
+
+    def _inside(self, real: str) -> bool:
+        return real == str(self.root) or real.startswith(self._prefix)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def read_lines(self, path: str) -> Iterator[Line] | None:
+        """Lines of the file at host path ``path``; ``None`` when it is absent or unusable."""
+        rel = host_relative(path)
+        real = self.resolve(rel)
+        return None if real is None else self.open_lines(real, self.display(rel))
+
+    def open_lines(self, real: str, shown: str) -> Iterator[Line] | None:
+        """Open the regular file ``real`` (already resolved) and stream its lines cited as ``shown``."""
+        try:
+            # stat before opening: opening a fifo blocks and opening a device can act on it
+            mode = os.stat(real).st_mode
+            if not stat.S_ISREG(mode):
+                note(self.problems, shown, f"not a regular file ({_kind(mode)}); not read")
+                return None
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except PermissionError:
+            note(self.problems, shown, "permission denied" + self._permission_hint(real))
+            return None
+        except OSError as exc:
+            note(self.problems, shown, exc.strerror or str(exc))
+            return None
+        raw = open(fd, "rb")  # noqa: SIM115 - closed by the generator below
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
+            raw.close()
+            note(self.problems, shown, "not a regular file; not read")
+            return None
+        try:
+            stream = decompressing(real, raw)
+        except OSError as exc:
+            raw.close()
+            note(self.problems, shown, exc.strerror or str(exc))
+            return None
+        return self._lines(raw, stream, shown)
+
+    def _lines(self, raw: BinaryIO, stream: BinaryIO | io.BufferedIOBase, shown: str) -> Iterator[Line]:
+        number = 0
+        try:
+            for number, text in enumerate(iter_lines(stream, self._max_line), 1):
+                yield Line(shown, number, text)
+        except _READ_ERRORS as exc:
+            where = f"after line {number}" if number else "at the start"
+            note(self.problems, shown, f"unreadable {where}: {_reason(exc)}")
+        finally:
+            stream.close()
+            raw.close()
+
+    def read_log(self, path: str) -> Iterator[Line]:
+        """Lines of the log at ``path`` and of its rotations, oldest file first."""
+        rel = host_relative(path)
+        directory, base = posixpath.split(rel)
+        for name in rotation_order(base, self._listdir(directory)):
+            lines = self.read_lines("/" + posixpath.join(directory, name))
+            if lines is not None:
+                yield from lines
+
+    # -- listing --------------------------------------------------------------------------------
+
+    def glob(self, pattern: str) -> list[str]:
+        """Host paths matching ``pattern`` (``*``, ``?``, ``[...]`` within a segment, ``**``
+        for any number of directories), existing and inside the root, sorted.
+
+        Wildcards match dot-files too (fnmatch semantics). ``..`` is not allowed.
+        """
+        segments = [s for s in pattern.split("/") if s not in ("", ".")]
+        if ".." in segments:
+            raise ValueError(f"glob pattern must not contain '..': {pattern!r}")
+        found: set[str] = set()
+        self._expand("", segments, found)
+        return sorted("/" + rel for rel in found if self.resolve(rel) is not None)
+
+    def _expand(self, rel: str, segments: list[str], found: set[str]) -> None:
+        if not segments:
+            found.add(rel)
+            return
+        head, rest = segments[0], segments[1:]
+        if head == "**":
+            for directory in (rel, *self._descendants(rel)):
+                self._expand(directory, rest or ["*"], found)
+        elif _has_magic(head):
+            for name in self._listdir(rel):
+                if fnmatchcase(name, head):
+                    self._expand(posixpath.join(rel, name), rest, found)
+        else:
+            self._expand(posixpath.join(rel, head), rest, found)
+
+    def _listdir(self, rel: str) -> list[str]:
+        real = self.resolve(rel)
+        if real is None or not os.path.isdir(real):
+            return []
+        try:
+            return sorted(os.listdir(real))
+        except PermissionError:
+            note(self.problems, self.display(rel), "directory not listable: permission denied"
+                 + self._permission_hint(real))
+        except OSError as exc:
+            note(self.problems, self.display(rel), f"directory not listable: {exc.strerror or exc}")
+        return []
+
+    def _descendants(self, rel: str) -> Iterator[str]:
+        """Every directory below ``rel``, following links that stay inside; a directory reached
+        twice (``lib -> usr/lib``, a link loop) is visited under its first path only."""
+        start = self.resolve(rel)
+        if start is None:
+            return
+        seen = {start}
+        stack = [rel]
+        while stack:
+            current = stack.pop()
+            for name in self._listdir(current):
+                child = posixpath.join(current, name)
+                real = os.path.realpath(os.path.join(self.root, child))
+                if real not in seen and self._inside(real) and os.path.isdir(real):
+                    seen.add(real)
+                    yield child
+                    stack.append(child)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a fifo"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "compressed data ends early (truncated file)"
+    return str(exc) or type(exc).__name__
