@@ -67,6 +67,9 @@ def setup_services() -> float:
                  logname="db-manage")
     wait_for("ovn-central (NB on 127.0.0.1:6641)", lambda: container.sh(
         "ovn-nbctl --db=tcp:127.0.0.1:6641 --timeout=5 show", check=False, logname=None).returncode == 0, 120, 2)
+    # The OVS agent's default ovsdb_connection; with the manager already set it needs no privsep
+    # helper (which would want CAP_NET_ADMIN, not granted: the container shares the host's network).
+    container.sh("ovs-vsctl --timeout=10 set-manager ptcp:6640:127.0.0.1")
     if not active("openvswitch-switch"):
         raise LabError("openvswitch-switch did not start: " + container.sh(
             "journalctl -u ovs-vswitchd -u ovsdb-server -n 5 --no-pager", check=False).stdout[-300:])

@@ -175,6 +175,9 @@ def apply(name: str) -> dict[str, object]:
             raise LabError(f"scenario {name}: not seen within {sc.timeout:.0f}s: " + "; ".join(d for d, _ in pending))
         if sc.nova_pokes:
             poke_nova()
+        if "neutron-server.service" in sc.units and show("neutron-server.service").get("ActiveState") == "failed":
+            tail = container.sh("journalctl -u neutron-server -n 4 --no-pager -o cat", check=False).stdout
+            raise LabError(f"scenario {name}: neutron-server.service failed for good: {' | '.join(tail.splitlines())}")
         for item in list(pending):
             if item[1](run):
                 log(f"  seen after {time.monotonic() - run.started:.0f}s: {item[0]}")

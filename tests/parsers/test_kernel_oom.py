@@ -482,3 +482,19 @@ def test_real_kern_log_with_a_block_spliced_in(ussuri_sos: Path) -> None:
     assert e.trigger_line is not None and e.trigger_line.number == 1501
     assert e.kill_line is not None and e.kill_line.number == 1518
     assert e.timestamp == datetime(2022, 2, 4, 10, 8, 9) and e.reaped
+
+
+def test_no_killable_processes_ends_the_block_without_a_victim() -> None:
+    """Linux 5.15 mm/oom_kill.c out_of_memory(): every task in the memcg is at oom_score_adj -1000."""
+    log = [
+        "[28353.679871] neutron-server invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=-1000",
+        "[28353.680101] memory: usage 2097152kB, limit 2097152kB, failcnt 912345",
+        "[28353.680252] Out of memory and no killable processes...",
+        "[28353.680402] Huh VM_FAULT_OOM leaked out to the #PF handler. Retrying PF",
+        "[28366.979871] neutron-server invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=-1000",
+        "[28366.980252] Out of memory and no killable processes...",
+    ]
+    events = list(parse_oom_events(numbered(log, "sos_commands/kernel/dmesg")))
+    assert [e.no_killable_line.number for e in events if e.no_killable_line] == [3, 6]
+    assert all(e.victim_pid is None and e.kill_line is None for e in events)
+    assert events[0].memcg_limit_kb == 2097152

@@ -40,4 +40,11 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
         cpu_count=facts.cpu_count.value if facts.cpu_count else None,
         ram_bytes=facts.mem_total.value if facts.mem_total else None,
         segment_range_plugin=opts.segment_range_plugin(ini) if ini else False,
+        first_start=False if _synced_before(facts) else None,
     )
+
+
+def _synced_before(facts: Facts) -> bool:
+    """neutron finished a sync once (it served its API), so the allocation table is filled: every start
+    since is a restart. A sync killed half-way rolls back and proves nothing."""
+    return bool(facts.events("neutron.api-listening", "neutron-server"))

@@ -60,7 +60,7 @@ __all__ = [
 # Continuation lines kept per entry: a runaway traceback must not hold the stream in memory.
 MAX_CONTINUATION = 200
 
-_HEADER = re.compile(r"-- (?:Logs begin at|Journal begins at) (.+?), (?:end at|ends at) (.+?)\. --\s*$")
+_HEADER = re.compile(r"-- (?:Logs begin at|Journal begins at) (.+?), (?:end at|ends at) .+?\. --\s*$")
 _BOOT_MARK = re.compile(r"-- (?:Reboot|Boot [0-9a-f]+) --\s*$")
 _EPOCH = datetime(1970, 1, 1)
 

@@ -174,6 +174,9 @@ class OomEvent:
     kill_line: Line | None
     lines: tuple[Line, ...]
     lines_omitted: int
+    # "Out of memory and no killable processes...": every candidate was exempt (oom_score_adj -1000),
+    # so the kernel killed nothing and the allocating task keeps retrying at the limit
+    no_killable_line: Line | None = None
 
     @property
     def complete(self) -> bool:
@@ -283,6 +286,7 @@ class _Kind(Enum):
     TASK_ROW = 11
     REAPED = 12
     GROUP = 13
+    NO_KILLABLE = 14
 
 
 _OPENERS = frozenset({_Kind.SUMMARY, _Kind.SELECT, _Kind.KILLED, _Kind.COUNTER, _Kind.STATS, _Kind.TASK_IN,
@@ -310,6 +314,7 @@ _COUNTER = re.compile(r"(memory|memory\+swap|swap|kmem): usage (\d+)kB, limit (\
 _STATS = re.compile(r"Memory cgroup stats for (\S+?):(?:\s|$)")
 _TASK_IN = re.compile(r"Task in (\S+) killed as a result of limit of (\S+)")
 _LIMIT_REACHED = re.compile(r"Memory limit reached of cgroup (\S+)")
+_NO_KILLABLE = re.compile(r"Out of memory and no killable processes")
 _GROUP = re.compile(r"Tasks in (\S+) are going to be killed due to memory\.oom\.group set")
 _HEADER = re.compile(r"\[\s*pid\s*\]")
 _ROW = re.compile(r"\[\s*(\d+)\]\s+(.*)")
@@ -346,6 +351,9 @@ def _classify(text: str, collecting: bool) -> tuple[_Kind, re.Match[str]] | None
             m = regex.match(text, i) or (_KILLED_SHORT.match(text, i) if kind is _Kind.KILLED else None)
             if m:
                 return kind, m
+    m = _NO_KILLABLE.match(text)
+    if m:
+        return _Kind.NO_KILLABLE, m
     if text.startswith("oom_reaper: "):
         m = _REAPED.match(text)
         return (_Kind.REAPED, m) if m else None
@@ -409,6 +417,7 @@ class _Block:
     reaped: tuple[int, str, int] | None = None
     oom_group: str | None = None
     group_line: Line | None = None
+    no_killable_line: Line | None = None
 
     def add(self, line: Line, *, key: bool) -> None:
         self.span += 1
@@ -483,6 +492,9 @@ class _Block:
                 self.reaped = (int(m.group(1)), m.group(2), int(m.group(3)))
             case _Kind.GROUP:
                 self.oom_group, self.group_line = m.group(1), msg.line
+            case _Kind.NO_KILLABLE:
+                # nothing will be killed: the block is over, like after a kill
+                self.killed, self.no_killable_line = True, msg.line
 
     def _read_summary(self) -> None:
         text = self.summary_text
@@ -590,6 +602,7 @@ class _Block:
             kill_line=self.kill_line,
             lines=tuple(self.lines),
             lines_omitted=self.lines_omitted,
+            no_killable_line=self.no_killable_line,
         )
 
 

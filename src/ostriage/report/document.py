@@ -30,7 +30,7 @@ def exit_code_for(status: Severity | None) -> int:
 
 
 def _time(t: datetime | None) -> str | None:
-    return t.isoformat(sep=" ") if t else None
+    return t.isoformat(sep=" ", timespec="seconds") if t else None
 
 
 def _citation(c: Citation) -> dict[str, Any]:

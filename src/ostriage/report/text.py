@@ -7,6 +7,7 @@ through ``Text``, never rich markup, so brackets in log lines are printed as the
 
 from __future__ import annotations
 
+import io
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -47,7 +48,15 @@ def _head(f: dict[str, Any]) -> Text:
 
 
 def render_text(doc: dict[str, Any], out: TextIO, *, color: bool | None = None, width: int = 110) -> None:
-    console = Console(file=out, force_terminal=color, no_color=color is False, width=width, highlight=False)
+    buffer = io.StringIO()
+    terminal = out.isatty() if color is None else color
+    console = Console(file=buffer, force_terminal=terminal, no_color=not terminal, width=width, highlight=False)
+    _render(doc, console)
+    # rich pads wrapped lines to the width; trailing blanks are noise in a ticket
+    out.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
+
+
+def _render(doc: dict[str, Any], console: Console) -> None:
     w = _Out(console)
     findings = {f["key"]: f for f in doc["findings"]}
     target = doc["target"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.deployment import model_inputs
@@ -24,9 +24,17 @@ NEUTRON_SERVICES = ("neutron-server", "neutron-rpc-server")
 DEFAULT_ML2_CONF = "/etc/neutron/plugins/ml2/ml2_conf.ini"
 
 
+def _neutron_units(facts: Facts) -> set[str]:
+    return {u for name in NEUTRON_SERVICES for u in service_by_name(name).units}
+
+
 def _span(e: Estimate) -> str:
-    lo, hi = e.per_process.low, e.per_process.high
-    return human_bytes(lo) if hi - lo < 0.05 * hi else f"{human_bytes(lo)}–{human_bytes(hi)}"
+    return span_text(e.per_process.low, e.per_process.high, human_bytes)
+
+
+def span_text(lo: float, hi: float, fmt: Callable[[float], str]) -> str:
+    """``2.0 GiB`` when the two ends agree within 5 %, else ``2.0 GiB–6.1 GiB``."""
+    return fmt(lo) if hi - lo <= 0.05 * hi else f"{fmt(lo)}–{fmt(hi)}"
 
 
 def suggested_ranges(first: int) -> str:
@@ -93,9 +101,13 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         if rss:
             top_kb, top_line = max(rss, key=lambda x: x[0])
             evidence.append(Citation(top_line, f"anon-rss {human_bytes(top_kb * 1024)} at kill"))
-        blamed = bool(neutron_kills or hogged)
+        stuck = [e for e in facts.oom_events if e.no_killable_line and e.unit in _neutron_units(facts)]
+        blamed = bool(neutron_kills or hogged or stuck)
         links = tuple(Link(Relation.CAUSES, Ref("service-oom-kill-loop", g.victim.subject),
                            "the sync's memory is what the kernel ran out of") for g in neutron_kills + hogged)
+        if blamed:
+            links += (Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"),
+                           "neutron serves its API only after the sync has finished"),)
         observed = (f" The OOM records show neutron at anon-rss up to {human_bytes(top_kb * 1024)} when killed."
                     if rss else "")
         first = ranges.ranges[0].first
@@ -108,17 +120,19 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
             explanation=(
                 f"neutron's {ranges.tunnel_type} allocation sync holds every ID of the range in memory at start-up "
                 f"(a set of all IDs plus the allocation rows or an IN clause of all of them): predicted peak "
-                f"{_span(est)} per syncing process, {est.syncing_processes.low:.0f}–{est.syncing_processes.high:.0f} "
-                f"syncing process(es), start-up {est.startup_seconds.low:.0f}–{est.startup_seconds.high:.0f} s "
-                f"({'; '.join(est.assumptions)}).{observed}"
+                f"{_span(est)} per syncing process, "
+                f"{span_text(est.syncing_processes.low, est.syncing_processes.high, lambda n: f'{n:.0f}')} "
+                f"syncing process(es), start-up "
+                f"{span_text(est.startup_seconds.low, est.startup_seconds.high, lambda n: f'{n:.0f}')} s.{observed}"
                 + (" This is why neutron runs out of memory." if blamed else
                    " No OOM kill of neutron was found, but every start pays this cost.")
-                + f" Only the number of IDs matters to ML2/OVN; {SANE_IDS:,} is far above any real network count."),
+                + f" Only the number of IDs matters to ML2/OVN; {SANE_IDS:,} is far above any real network count."
+                + (f" Model assumptions: {'; '.join(est.assumptions)}." if est.assumptions else "")),
             evidence=tuple(evidence),
             remedy=Remedy(
                 title=f"set [{section}] {key} = {new_value} and restart neutron-server",
-                steps=(f"check that no allocated {ranges.tunnel_type} segment lies above {first + SANE_IDS - 1} "
-                       "(ostriage fix does this on a live host)",
+                steps=(f"count the {ranges.tunnel_type} segments in use (ostriage fix reads neutron's database on a "
+                       "live host); allocated segments outside the new range keep working",
                        f"set [{section}] {key} = {new_value} in {ranges.line.path if ranges.line else 'ml2_conf.ini'}",
                        "restart neutron-server (its allocation table is trimmed to the new range at start)"),
                 ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else DEFAULT_ML2_CONF,

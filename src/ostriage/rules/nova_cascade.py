@@ -11,6 +11,15 @@ from ostriage.rules._common import when
 from ostriage.rules._registry import rule
 
 
+def _endpoint(url: str) -> str:
+    """The endpoint without the query string (which can list dozens of device IDs).
+
+    >>> _endpoint("http://controller-1:9696/v2.0/ports?device_id=1&device_id=2")
+    'http://controller-1:9696/v2.0/ports'
+    """
+    return url.split("?", 1)[0]
+
+
 @rule("NOV001", "nova-api-neutron-connect-failure")
 def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
     """nova-api answering HTTP 500 because keystoneauth cannot connect to the neutron endpoint.
@@ -53,7 +62,7 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
     yield nova_api_neutron_connect_failure.finding(
         subject="nova-api",
         severity=Severity.CRITICAL,
-        summary=(f"nova-api failed {len(failures)} time(s) to connect to neutron ({first.groups.get('url', '')})"
+        summary=(f"nova-api failed {len(failures)} time(s) to connect to neutron ({_endpoint(first.groups.get('url', ''))})"
                  f" between {when(first.timestamp)} and {when(last.timestamp)}"),
         explanation=("keystoneauth1 could not open a connection to the neutron endpoint, so nova-api answered "
                      "HTTP 500 'Unexpected API Error ... ConnectFailure' to its clients (Horizon, the CLI). "

@@ -28,6 +28,8 @@ PROTECTED_SCORE = -900
 LOOP_RESTARTS = 3
 #: journal restarts older than this before collection describe another incident
 RECENT = timedelta(hours=24)
+#: an active unit not restarted for this long, with no OOM since, has come out of its loop
+STABLE = timedelta(hours=1)
 #: headroom above the predicted need when sizing a new limit
 HEADROOM = 1.25
 
@@ -217,7 +219,8 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         own = next((g for g in groups if g.victim.unit == unit.name), None)
         moved = [g for g in groups if g.victim.unit != unit.name and service is not None
                  and any(hog_of(facts, e) == service.name for e in g.events)]
-        if own is None and not moved and not rows:
+        stuck = [e for e in facts.oom_events if e.no_killable_line is not None and e.unit == unit.name]
+        if own is None and not moved and not rows and not stuck:
             continue
         evidence: list[Citation] = []
         if protection is not None and protection[1] is not None and protection[0] <= PROTECTED_SCORE:
@@ -228,16 +231,21 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         for g in moved:
             if g.last.kill_line:
                 evidence.append(Citation(g.last.kill_line, f"{g.victim.subject} killed instead"))
+        if stuck and stuck[-1].no_killable_line is not None:
+            evidence.append(Citation(stuck[-1].no_killable_line,
+                                     f"{len(stuck)} OOM(s) in its cgroup with nothing the kernel may kill, "
+                                     f"last {when(stuck[-1].timestamp)}"))
         links = [Link(Relation.AGGRAVATES, Ref("service-oom-kill-loop", unit.name), "protection hides the hog")]
-        links += [Link(Relation.CAUSES, Ref("service-oom-kill-loop", g.victim.subject),
+        links += [Link(Relation.AGGRAVATES, Ref("service-oom-kill-loop", g.victim.subject),
                        f"the kernel killed {g.victim.subject} because {unit.name} could not be killed") for g in moved]
         drop_in = _drop_in_of(protection[1]) if protection else None
         where = protection[1].path if protection and protection[1] else "the drop-in"
         yield oom_protection_on_memory_hog.finding(
             subject=unit.name,
-            severity=Severity.CRITICAL if moved else Severity.WARNING,
+            severity=Severity.CRITICAL if moved or stuck else Severity.WARNING,
             summary=(f"{unit.name} is protected from the OOM killer while it is the memory hog"
-                     + (f"; the kernel killed {', '.join(g.victim.subject for g in moved)} instead" if moved else "")),
+                     + (f"; the kernel killed {', '.join(g.victim.subject for g in moved)} instead" if moved else "")
+                     + ("; it is now stuck at its memory limit, neither killed nor restarted" if stuck else "")),
             explanation=(
                 f"{unit.name} runs at oom_score_adj "
                 f"{protection[0] if protection else rows[-1][0].oom_score_adj}, so the kernel never picks it. "
@@ -258,7 +266,7 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
             ),
             links=tuple(links),
             data={"unit": unit.name, "oom_score_adjust": protection[0] if protection else None,
-                  "killed_instead": [g.victim.subject for g in moved]},
+                  "killed_instead": [g.victim.subject for g in moved], "unkillable_ooms": len(stuck)},
         )
 
 
@@ -304,8 +312,14 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         n_restarts = props.n_restarts if props else None
         counter = max((e.counter or 0 for e in counters), default=0)
         state = props.active_state if props else None
-        # systemd's own NRestarts is the present; the journal is history unless nothing says otherwise
-        settled = n_restarts is not None and n_restarts < LOOP_RESTARTS and state == "active"
+        # systemd's NRestarts is the present (a manual restart resets it): the loop is over only when the
+        # unit is active, nothing restarted it for a while and the kernel has not fought it since
+        last_restart = max((e.timestamp for e in counters if e.timestamp), default=None)
+        troubled = any(e.unit == unit.name and e.timestamp and last_restart and e.timestamp >= last_restart
+                       for e in facts.oom_events)
+        end = facts.collected_at
+        settled = (n_restarts is not None and n_restarts < LOOP_RESTARTS and state == "active" and not troubled
+                   and (last_restart is None or end is None or end - last_restart >= STABLE))
         restarts = max(n_restarts or 0, counter, len(counters))
         if restarts < LOOP_RESTARTS and not gave_up:
             continue

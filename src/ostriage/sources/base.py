@@ -52,7 +52,7 @@ class CommandOutput:
 class Source(ABC):
     """A read-only view of one host's evidence."""
 
-    kind: Literal["live", "sosreport"]
+    kind: Literal["live", "sosreport", "tree"]
     label: str
     problems: list[Problem]
 

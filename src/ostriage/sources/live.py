@@ -65,7 +65,7 @@ class LiveHost(Source):
     ``runner`` starts commands (default: real subprocesses); tests pass a fake.
     """
 
-    kind: Literal["live", "sosreport"] = "live"
+    kind: Literal["live", "sosreport", "tree"] = "live"
 
     def __init__(
         self,

@@ -52,7 +52,7 @@ class SosReport(Source):
     readable sosreport.
     """
 
-    kind: Literal["live", "sosreport"] = "sosreport"
+    kind: Literal["live", "sosreport", "tree"] = "sosreport"
 
     def __init__(
         self,
