@@ -74,11 +74,9 @@ ovn_metadata_enabled = false
 
 
 def openvswitch_agent_ini() -> str:
-    # netdev: this kernel has no openvswitch module, so ovs-vswitchd runs the userspace datapath.
     return """[ovs]
 bridge_mappings = phynet2:br-ex
 integration_bridge = br-int
-datapath_type = netdev
 of_listen_address = 127.0.0.1
 
 [agent]
@@ -109,6 +107,13 @@ ListenStream=
 ListenStream=@mariadb
 ListenStream=/run/mysqld/mysqld.sock
 ListenStream=127.0.0.1:3306
+"""
+
+# No openvswitch kernel module here, and no CAP_NET_ADMIN for the container (it shares the host's
+# network, so it must not create interfaces there): ovs-vswitchd runs with OVS's own dummy
+# datapath, which makes bridges, ports and datapath IDs without touching the kernel.
+OVS_DEFAULTS = """# Set by the ostriage lab.
+OVS_CTL_OPTS=--ovs-vswitchd-options=--enable-dummy=override
 """
 
 MARIADB_LAB_CNF = """# Set by the ostriage lab.

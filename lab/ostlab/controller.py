@@ -30,6 +30,7 @@ def lay_files() -> None:
     _write("etc/neutron/neutron.conf", config.neutron_conf(), 0o640)
     _write("etc/neutron/plugins/ml2/openvswitch_agent.ini", config.openvswitch_agent_ini(), 0o640)
     _write("etc/default/ovn-central", config.OVN_CENTRAL_DEFAULTS)
+    _write("etc/default/openvswitch-switch", config.OVS_DEFAULTS)
     _write("etc/mysql/mariadb.conf.d/99-ostlab.cnf", config.MARIADB_LAB_CNF)
     _write("etc/systemd/system/mariadb.socket.d/ostlab-loopback.conf", config.MARIADB_SOCKET_DROPIN)
     for d in ("var/log/neutron", "var/log/nova", "var/lib/neutron/lock"):

@@ -1,13 +1,21 @@
 """The command line: parse arguments, call the layers, choose the exit code. Nothing else lives here.
 
-Exit codes: 0 healthy, 1 warnings, 2 critical (the worst finding decides); 64 bad usage, 66 a target
-that cannot be read at all, 70 an internal error (a bug: please report it with the message).
+Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all, 70 an internal error
+(a bug: please report it with the message).
+``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
+warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
+change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back).
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -16,14 +24,23 @@ from ostriage import __version__
 from ostriage.diagnosis import diagnose as run_diagnosis
 from ostriage.errors import OstriageError, UsageError
 from ostriage.facts import collect
+from ostriage.findings import Severity
+from ostriage.knowledge.neutron_memory import Server
+from ostriage.lint import run_checks
+from ostriage.prediction import Overrides, Verdict, parse_bytes, parse_release, predict
+from ostriage.remedy.run import FixOptions, fix, undo
 from ostriage.report import FORMATS, render, to_document
-from ostriage.sources import open_target
+from ostriage.report.lint import lint_document, lint_text
+from ostriage.report.plan import fix_document, fix_text
+from ostriage.report.prediction import prediction_document, prediction_text
+from ostriage.sources import HostTree, SosReport, Source, open_target
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_USAGE", "main"]
 
 EXIT_USAGE = 64
 EXIT_INPUT = 66
 EXIT_INTERNAL = 70
+_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2}
 
 
 def _fail(message: str, code: int) -> None:
@@ -35,57 +52,181 @@ def _color(value: str) -> bool | None:
     return {"auto": None, "always": True, "never": False}[value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ostriage")
-def cli() -> None:
-    """Find why an OpenStack control plane is falling over, and fix it safely."""
-
-
-@cli.command()
-@click.argument("targets", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the report to this file instead of standard output.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def diagnose(targets: tuple[str, ...], fmt: str, output: str | None, color: str) -> None:
-    """Diagnose TARGET: a sosreport directory or tarball; the live host when none is given.
-
-    Exit code: 0 healthy, 1 warnings, 2 critical.
-    """
-    docs: list[dict[str, Any]] = []
-    for target in targets or (None,):
-        with open_target(target) as source:
-            docs.append(to_document(run_diagnosis(collect(source))))
-    _write(output, lambda out: _render_all(docs, fmt, out, _color(color)))
-    sys.exit(max(d["exit_code"] for d in docs))
-
-
-def _render_all(docs: list[dict[str, Any]], fmt: str, out: TextIO, color: bool | None) -> None:
-    if fmt == "json" and len(docs) > 1:
-        import json
-        json.dump({"schema_version": docs[0]["schema_version"], "reports": docs}, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        return
-    for doc in docs:
-        render(doc, fmt, out, color=color)
+def _source(target: str | None, root: str | None) -> Source:
+    """TARGET, or ``--root``: a copy of a host's files (a sosreport directory is one too)."""
+    if root is not None:
+        if target is not None:
+            raise UsageError("give a TARGET or --root, not both")
+        try:
+            return SosReport(root)
+        except OstriageError:
+            return HostTree(root)
+    return open_target(target)
 
 
 def _write(output: str | None, write: Callable[[TextIO], None]) -> None:
+    """Write to stdout, or to ``output`` whole or not at all (temporary file, then rename)."""
     if output is None:
         write(sys.stdout)
         return
-    import io
-    import os
-    import tempfile
     buffer = io.StringIO()
     write(buffer)
-    # the report appears whole or not at all
     directory = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ostriage-")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(buffer.getvalue())
     os.replace(tmp, output)
+
+
+def _json(doc: Any, out: TextIO) -> None:
+    json.dump(doc, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+_OUTPUT = click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                       help="Write to this file (atomically) instead of standard output.")
+_ROOT = click.option("--root", type=click.Path(file_okay=False, exists=True), default=None,
+                     help="A copy of a host's files (its /) instead of TARGET.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ostriage")
+def cli() -> None:
+    """Find why an OpenStack control plane is falling over, and fix it safely.
+
+    TARGET is a sosreport directory or tarball, a copy of a host's files, or a copy of /etc/neutron;
+    without TARGET the live host is read (read-only).
+    """
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_ROOT
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@_OUTPUT
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str | None, color: str) -> None:
+    """The causal story of what is wrong with TARGET (exit 0 healthy, 1 warnings, 2 critical)."""
+    docs: list[dict[str, Any]] = []
+    for target in targets or (None,):
+        with _source(target, root) as source:
+            docs.append(to_document(run_diagnosis(collect(source))))
+
+    def write(out: TextIO) -> None:
+        if fmt == "json" and len(docs) > 1:
+            _json({"schema_version": docs[0]["schema_version"], "reports": docs}, out)
+            return
+        for doc in docs:
+            render(doc, fmt, out, color=_color(color))
+
+    _write(output, write)
+    sys.exit(max(d["exit_code"] for d in docs))
+
+
+@cli.command(name="predict")
+@click.argument("target", required=False)
+@_ROOT
+@click.option("--vni-ranges", "--ranges", "ranges", help="Tunnel ranges, e.g. 1:16777215 (default: from TARGET).")
+@click.option("--type", "tunnel_type", type=click.Choice(["geneve", "vxlan", "gre"]), default="geneve",
+              show_default=True)
+@click.option("--release", help="A series (2024.1, caracal) or a neutron version (24.0.1).")
+@click.option("--server", type=click.Choice([s.value for s in Server]), help="eventlet neutron-server or uWSGI.")
+@click.option("--api-workers", type=click.IntRange(min=0))
+@click.option("--cpus", type=click.IntRange(min=1))
+@click.option("--ram", help="The host's RAM, e.g. 64G.")
+@click.option("--memory-max", help="neutron-server's MemoryMax, e.g. 2G.")
+@click.option("--budget", help="Memory neutron may use (default: MemoryMax, else half the RAM).")
+@click.option("--max-allowed-packet", help="The database's max_allowed_packet, e.g. 16M.")
+@click.option("--first-start/--restart", "first_start", default=None,
+              help="Empty allocation table (first start) or filled (restart); default: both considered.")
+@click.option("--segment-range-plugin/--no-segment-range-plugin", default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel_type: str, release: str | None,
+                server: str | None, api_workers: int | None, cpus: int | None, ram: str | None,
+                memory_max: str | None, budget: str | None, max_allowed_packet: str | None,
+                first_start: bool | None, segment_range_plugin: bool | None, fmt: str) -> None:
+    """Will this configuration OOM neutron-server? Peak memory, start-up time, a verdict and the largest safe range.
+
+    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM.
+    """
+    overrides = Overrides(
+        ranges=ranges, tunnel_type=tunnel_type,  # type: ignore[arg-type]
+        release=parse_release(release) if release else None,
+        server=Server(server) if server else None, api_workers=api_workers, cpus=cpus,
+        ram=parse_bytes(ram) if ram else None, memory_max=parse_bytes(memory_max) if memory_max else None,
+        budget=parse_bytes(budget) if budget else None,
+        max_allowed_packet=parse_bytes(max_allowed_packet) if max_allowed_packet else None,
+        first_start=first_start, segment_range_plugin=segment_range_plugin)
+    if target is None and root is None and ranges is not None:
+        result = predict(None, overrides)  # flags only: the live host is not read
+    else:
+        with _source(target, root) as source:
+            result = predict(collect(source), overrides)
+    if fmt == "json":
+        _json(prediction_document(result), sys.stdout)
+    else:
+        sys.stdout.write(prediction_text(result))
+    sys.exit(_PREDICT_EXIT[result.verdict])
+
+
+@cli.command()
+@click.argument("target", required=False)
+@_ROOT
+@click.option("--ram", help="The host's RAM when TARGET does not show it, e.g. 64G.")
+@click.option("--cpus", type=click.IntRange(min=1), help="The host's CPUs when TARGET does not show them.")
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def lint(target: str | None, root: str | None, ram: str | None, cpus: int | None, fail_on: str, fmt: str) -> None:
+    """Static checks of neutron's configuration and units before a restart (exit 2 on errors)."""
+    from ostriage.facts.model import Sized
+    with _source(target, root) as source:
+        facts = collect(source)
+        label = source.label
+    if ram:
+        facts.mem_total = Sized(parse_bytes(ram), None)
+    if cpus:
+        facts.cpu_count = Sized(cpus, None)
+    result = run_checks(facts)
+    if fmt == "json":
+        _json(lint_document(result, label), sys.stdout)
+    else:
+        sys.stdout.write(lint_text(result, label))
+    errors = any(f.severity is Severity.CRITICAL for f in result.findings) or bool(result.failures)
+    warnings = any(f.severity is Severity.WARNING for f in result.findings)
+    sys.exit(2 if errors else 1 if warnings and fail_on == "warning" else 0)
+
+
+@cli.command(name="fix")
+@click.argument("target", required=False)
+@_ROOT
+@click.option("--apply", is_flag=True, help="Make the changes (backup kept, verified, rolled back on failure).")
+@click.option("--rollback", is_flag=True, help="Restore the files of the last applied fix.")
+@click.option("--unsafe", is_flag=True, help="Also plan remedies marked unsafe (e.g. changing the mechanism driver).")
+@click.option("--keep-allocated", is_flag=True,
+              help="List allocated segments outside a shrunk range in the new range, one by one.")
+@click.option("--verify-seconds", type=click.FloatRange(min=0), default=60.0, show_default=True)
+@click.option("--backup-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, unsafe: bool, keep_allocated: bool,
+            verify_seconds: float, backup_dir: str | None, fmt: str) -> None:
+    """Show (default) or apply a reviewed, reversible fix for what diagnose finds."""
+    options = FixOptions(apply=apply, include_unsafe=unsafe, keep_outside=keep_allocated,
+                         verify_seconds=verify_seconds, backup_dir=Path(backup_dir) if backup_dir else None,
+                         root=Path(root) if root else None)
+    with _source(target, root) as source:
+        if rollback:
+            backup, restored = undo(source, options)
+            click.echo(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}")
+            sys.exit(0)
+        result = fix(source, options)
+        label = source.label
+    if fmt == "json":
+        _json(fix_document(result, label), sys.stdout)
+    else:
+        sys.stdout.write(fix_text(result, label))
+    if result.applied is None:
+        sys.exit(1 if result.plan.changes else 0)
+    sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,8 +236,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", EXIT_USAGE)
-    except click.UsageError as exc:
-        _fail(exc.format_message(), EXIT_USAGE)
     except click.ClickException as exc:
         _fail(exc.format_message(), EXIT_USAGE)
     except UsageError as exc:

@@ -22,6 +22,7 @@ def test_public_surface_does_not_drift() -> None:
         "CommandOutput",
         "CommandSpec",
         "Format",
+        "HostTree",
         "Limits",
         "LiveHost",
         "Problem",

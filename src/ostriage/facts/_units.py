@@ -46,6 +46,11 @@ def unit_file_paths(source: Source, unit: str, props: UnitProperties | None) -> 
     return fragment, drop_ins
 
 
+def _has_files(source: Source, unit: str) -> bool:
+    return any(source.glob(posixpath.join(d, unit)) or source.glob(posixpath.join(d, unit + ".d", "*.conf"))
+               for d in UNIT_DIRS)
+
+
 def assemble_units(source: Source, properties: Iterable[UnitProperties], events: Iterable[UnitEvent],
                    named: Iterable[str]) -> dict[str, UnitState]:
     props = {p.id: p for p in properties if p.id}
@@ -57,6 +62,9 @@ def assemble_units(source: Source, properties: Iterable[UnitProperties], events:
         if unit:
             by_unit.setdefault(unit, []).append(event if event.unit else replace(event, unit=unit))
     wanted = {u for u, p in props.items() if _interesting(p)} | set(by_unit) | set(named)
+    if not props:
+        # no systemctl show (a copy of /etc, an old sosreport): the known units that have files
+        wanted |= {u for u in _KNOWN_UNITS if _has_files(source, u)}
     units: dict[str, UnitState] = {}
     for name in sorted(wanted):
         prop = props.get(name)

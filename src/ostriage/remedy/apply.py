@@ -117,7 +117,7 @@ def apply_changes(plan: Plan, root: Path, backups: Path) -> Applied:
             entry.update({"backup": saved.name, "old_sha256": _sha(data), "mode": st.st_mode & 0o7777,
                           "uid": st.st_uid, "gid": st.st_gid})
         entries.append(entry)
-    manifest = {"status": "applying", "root": str(root), "created": stamp, "files": entries,
+    manifest: dict[str, object] = {"status": "applying", "root": str(root), "created": stamp, "files": entries,
                 "commands": plan.commands, "restart_units": plan.restart_units}
     _write_manifest(backup, manifest)
 

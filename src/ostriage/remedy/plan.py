@@ -28,7 +28,7 @@ CAPACITY_FACTOR = 4
 _RESTART_ORDER = [u for s in SERVICES for u in s.units]
 
 Reader = Callable[[str], str | None]
-Checker = Callable[[str], AllocationCheck]
+Checker = Callable[[str, str], AllocationCheck]
 
 
 @dataclass
@@ -81,7 +81,7 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
     first, last = (int(x) for x in edit.value.split(":"))
     config = facts.configs.get("neutron-server")
     url = config.get("database", "connection") if config else None
-    result = check(url.value) if (check and url) else None
+    result = check(url.value, tunnel) if (check and url) else None
     if result is None or result.ids is None:
         why = result.how if result else ("no database access (a sosreport or a copy of a host's files)"
                                          if check is None else "no [database] connection in neutron's config")
@@ -170,7 +170,7 @@ def build_plan(d: Diagnosis, facts: Facts, read: Reader, *, check: Checker | Non
             change(_unit_target(ue), finding, "systemd", ue.section, ue.key, value, ue.reason, remedy.safety)
         restarts.update(remedy.restart_units)
 
-    plan.changes = [fc for fc in files.values() if fc.new != (fc.old or "") or fc.old is None and fc.new]
+    plan.changes = [fc for fc in files.values() if fc.new != (fc.old or "") or (fc.old is None and fc.new)]
     if not plan.changes:
         plan.reasoning.append("nothing to change: no finding calls for an edit")
         return plan

@@ -16,10 +16,13 @@ from ostriage.findings import Finding
 if TYPE_CHECKING:
     from ostriage.facts.model import Facts
 
-__all__ = ["DOC_SECTIONS", "RULES", "Rule", "rule"]
+__all__ = ["DOC_SECTIONS", "RULES", "Registry", "Rule", "rule"]
 
 DOC_SECTIONS = ("What it does", "Why is this bad", "Evidence", "False positives", "Remedy", "Fix safety",
                 "References")
+
+#: every section title any registry uses (a lint check's "Fix" ends its "Why is this bad")
+ALL_SECTIONS = (*DOC_SECTIONS, "Fix")
 
 Check = Callable[["Facts"], Iterable[Finding]]
 
@@ -51,7 +54,7 @@ class Rule:
         inside = False
         for raw in self.doc.splitlines():
             stripped = raw.strip()
-            if stripped.endswith(":") and stripped[:-1] in DOC_SECTIONS:
+            if stripped.endswith(":") and stripped[:-1] in ALL_SECTIONS:
                 inside = stripped[:-1] == title
                 continue
             if inside:
@@ -59,17 +62,25 @@ class Rule:
         return "\n".join(out).strip()
 
 
-RULES: list[Rule] = []
+class Registry(list[Rule]):
+    """One table of rules (diagnosis rules, lint checks), each documented with ``sections``."""
+
+    def __init__(self, sections: tuple[str, ...]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def register(self, code: str, name: str) -> Callable[[Check], Rule]:
+        """Register a rule under a stable code and kebab-case name."""
+
+        def add(check: Check) -> Rule:
+            if any(r.code == code or r.name == name for r in self):
+                raise ValueError(f"duplicate rule {code} {name}")
+            registered = Rule(code, name, check)
+            self.append(registered)
+            return registered
+
+        return add
 
 
-def rule(code: str, name: str) -> Callable[[Check], Rule]:
-    """Register a rule under a stable code and kebab-case name."""
-
-    def register(check: Check) -> Rule:
-        if any(r.code == code or r.name == name for r in RULES):
-            raise ValueError(f"duplicate rule {code} {name}")
-        registered = Rule(code, name, check)
-        RULES.append(registered)
-        return registered
-
-    return register
+RULES = Registry(DOC_SECTIONS)
+rule = RULES.register

@@ -62,7 +62,8 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
     yield nova_api_neutron_connect_failure.finding(
         subject="nova-api",
         severity=Severity.CRITICAL,
-        summary=(f"nova-api failed {len(failures)} time(s) to connect to neutron ({_endpoint(first.groups.get('url', ''))})"
+        summary=(f"nova-api failed {len(failures)} time(s) to connect to neutron "
+                 f"({_endpoint(first.groups.get('url', ''))})"
                  f" between {when(first.timestamp)} and {when(last.timestamp)}"),
         explanation=("keystoneauth1 could not open a connection to the neutron endpoint, so nova-api answered "
                      "HTTP 500 'Unexpected API Error ... ConnectFailure' to its clients (Horizon, the CLI). "

@@ -79,8 +79,12 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
         rss = [e.anon_rss_kb for e in group.events if e.anon_rss_kb is not None]
         rss_text = (f"; anon-rss at kill {human_bytes(min(rss) * 1024)}–{human_bytes(max(rss) * 1024)}"
                     if rss else "")
-        window = (f" between {when(group.first.timestamp)} and {when(group.last.timestamp)}" if n > 1
-                  else f" at {when(group.first.timestamp)}")
+        if group.first.timestamp is None:
+            window = ""
+        elif n > 1:
+            window = f" between {when(group.first.timestamp)} and {when(group.last.timestamp)}"
+        else:
+            window = f" at {when(group.first.timestamp)}"
         name = group.victim.subject
         summary = f"{name} was OOM-killed {n} time{'s' if n > 1 else ''}{window}"
         links: list[Link] = []

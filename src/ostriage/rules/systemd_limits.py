@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from ostriage.errors import ParseError
 from ostriage.evidence import Line
+from ostriage.facts.budget import unit_memory_limit
 from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts, UnitState
 from ostriage.findings import Citation, Finding, FixSafety, Link, Ref, Relation, Remedy, Severity, UnitEdit
@@ -16,7 +17,6 @@ from ostriage.knowledge.neutron_memory import GIB, estimate
 from ostriage.knowledge.services import service_for_unit
 from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.openstack_values import IdRange
-from ostriage.parsers.unit_files import Percent, parse_size
 from ostriage.rules._common import hog_of, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
 from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, SANE_IDS
@@ -32,29 +32,6 @@ RECENT = timedelta(hours=24)
 STABLE = timedelta(hours=1)
 #: headroom above the predicted need when sizing a new limit
 HEADROOM = 1.25
-
-
-def _limit(facts: Facts, unit: UnitState) -> tuple[int, Line | None, str] | None:
-    """The unit's memory limit in bytes, the line that sets it and the setting's name."""
-    for key in ("MemoryMax", "MemoryLimit"):
-        setting = unit.setting(key)
-        if setting is not None and setting.value:
-            try:
-                size = parse_size(setting.value)
-            except ValueError:
-                continue
-            if isinstance(size, Percent):
-                if facts.mem_total is None:
-                    continue
-                size = size.of(facts.mem_total.value)
-            if size is not None:
-                return size, setting.line, key
-    if unit.properties is not None:
-        for key in ("MemoryMax", "MemoryLimit"):
-            value = unit.properties.memory_max if key == "MemoryMax" else unit.properties.memory_limit
-            if value is not None:
-                return value, unit.properties.line_for(key), key
-    return None
 
 
 def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
@@ -108,7 +85,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
     """
     groups = {g.victim.unit: g for g in kills_by_victim(facts) if g.victim.unit and g.memcg_kills}
     for unit in facts.units.values():
-        found = _limit(facts, unit)
+        found = unit_memory_limit(facts, unit)
         if found is None:
             continue
         limit, line, key = found
@@ -118,6 +95,8 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         predicted_over = need is not None and need[0] > limit
         if group is None and not predicted_over:
             continue
+        if need is not None and need[1] * HEADROOM <= limit:
+            continue  # the present configuration fits: the kills came from something else, or from the past
         explained_elsewhere = need is not None and need[2]
         after_fix = _sane_need(facts) if explained_elsewhere else (need[1] if need else None)
         evidence: list[Citation] = [Citation(line, f"{key}={human_bytes(limit)}")] if line else []
@@ -211,8 +190,11 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
     for unit in facts.units.values():
         service = service_for_unit(unit.name)
         protection = _protection(unit)
+        running = {p.pid for p in facts.processes}
+        # a protected task matters while it still runs (set by hand, or its unit not restarted since)
         rows = [(t, e) for e in facts.oom_events for t in e.tasks
                 if t.oom_score_adj <= PROTECTED_SCORE and service is not None
+                and (not running or t.pid in running)
                 and (facts.log_pids.get(t.pid) == service.name or t.name in [c[:15] for c in service.comms])]
         if (protection is None or protection[0] > PROTECTED_SCORE) and not rows:
             continue
@@ -258,9 +240,10 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
                 title=f"remove OOMScoreAdjust from {unit.name}",
                 steps=(f"delete OOMScoreAdjust= from {where}",
                        "systemctl daemon-reload", f"systemctl restart {unit.name}"),
+                # only a setting seen in a unit file can be edited; systemctl show alone may be stale
                 unit_edits=(UnitEdit(unit.name, "Service", "OOMScoreAdjust", None, "protection moves the kill",
                                      drop_in=drop_in, old_value=str(protection[0]) if protection else None),)
-                if protection and protection[0] <= PROTECTED_SCORE else (),
+                if protection and protection[0] <= PROTECTED_SCORE and unit.setting("OOMScoreAdjust") else (),
                 restart_units=(unit.name,),
                 safety=FixSafety.SAFE,
             ),

@@ -1,4 +1,5 @@
-"""Where evidence comes from: a live host or a sosreport, behind one interface (``Source``).
+"""Where evidence comes from: a live host, a sosreport or a copy of a host's files, behind one
+interface (``Source``).
 
 ``open_target`` turns what the user typed into a source; ``catalog`` is the one table of logical
 commands and where each lives.
@@ -11,6 +12,7 @@ from pathlib import Path
 from ostriage.errors import SourceError
 from ostriage.sources.base import CommandOutput, Problem, Source
 from ostriage.sources.catalog import CATALOG, CommandSpec, Format, lookup
+from ostriage.sources.hosttree import HostTree
 from ostriage.sources.live import LiveHost
 from ostriage.sources.sosreport import ARCHIVE_SUFFIXES, Limits, SosReport
 
@@ -20,6 +22,7 @@ __all__ = [
     "CommandOutput",
     "CommandSpec",
     "Format",
+    "HostTree",
     "Limits",
     "LiveHost",
     "Problem",
@@ -30,9 +33,16 @@ __all__ = [
 ]
 
 
+#: a directory with one of these below etc/ is a copy of a host's files
+_HOST_TREE_AREAS = ("neutron", "nova", "systemd")
+#: a directory holding these is a copy of neutron's configuration directory (/etc/neutron)
+_NEUTRON_CONFIG = ("neutron.conf", "plugins/ml2/ml2_conf.ini", "ml2_conf.ini")
+
+
 def open_target(target: str | None) -> Source:
     """The source for a command-line target: ``None`` is this host; a directory is an unpacked
-    sosreport; a file named like a tarball (``ARCHIVE_SUFFIXES``) is a sosreport tarball.
+    sosreport, else a copy of a host's files (with ``etc/``), else a copy of ``/etc/neutron``; a file
+    named like a tarball (``ARCHIVE_SUFFIXES``) is a sosreport tarball.
 
     >>> open_target("/nonexistent/sosreport.tar.xz")
     Traceback (most recent call last):
@@ -43,7 +53,7 @@ def open_target(target: str | None) -> Source:
         return LiveHost()
     path = Path(target)
     if path.is_dir():
-        return SosReport(path)
+        return _directory(path)
     if not path.exists():
         raise SourceError(f"{target}: no such file or directory")
     if not path.is_file():
@@ -52,3 +62,14 @@ def open_target(target: str | None) -> Source:
         suffixes = ", ".join(ARCHIVE_SUFFIXES)
         raise SourceError(f"{target}: not a sosreport directory or tarball (expected one of {suffixes})")
     return SosReport(path)
+
+
+def _directory(path: Path) -> Source:
+    try:
+        return SosReport(path)
+    except SourceError:
+        if any((path / "etc" / area).is_dir() for area in _HOST_TREE_AREAS):
+            return HostTree(path)
+        if any((path / name).is_file() for name in _NEUTRON_CONFIG):
+            return HostTree(path, mount="/etc/neutron")
+        raise

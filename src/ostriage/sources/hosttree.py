@@ -3,7 +3,8 @@
 Not a sosreport and not a live host: there are files and nothing else, so every logical command is
 absent. ``mount`` says which host directory the tree stands for: ``/`` for a whole host tree
 (``etc/neutron``, ``etc/systemd`` below it), ``/etc/neutron`` for a bare copy of neutron's config
-directory. Display paths are the user's own paths to the files, so findings cite what they can open.
+directory. A whole tree is cited root-relative, like a sosreport; a copy of one directory by the
+user's own paths to its files, so lint findings point at what they can open.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ class HostTree(Source):
         self.label = str(path)
         self.problems: list[Problem] = []
         shown = str(path).rstrip("/")
-        self._tree = Tree(self.path, self.problems, lambda rel: posixpath.join(shown, rel) if rel else shown,
-                          outside=str(path))
+        # a whole host tree is cited like a sosreport (root-relative: the host path without its "/"); a
+        # copy of one directory is cited by the user's own paths to its files
+        display = (lambda rel: rel) if self.mount == "/" else (
+            lambda rel: posixpath.join(shown, rel) if rel else shown)
+        self._tree = Tree(self.path, self.problems, display, outside=str(path))
 
     def __repr__(self) -> str:
         return f"HostTree({str(self.path)!r}, mount={self.mount!r})"
