@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     co = sub.add_parser("collect", help="sosreport inside the controller + the kernel's OOM lines from the host")
     co.add_argument("name", help="bundle name (usually the scenario's)")
     co.add_argument("--out", help="directory to write the bundle to (default: the cache's bundles/)")
+    co.add_argument("--small", action="store_true", help="prune large files no diagnosis reads (for examples/)")
     sub.add_parser("down", help="power off the controller and remove everything the lab made on the host")
     sub.add_parser("status", help="is the lab up; neutron-server's state")
     sub.add_parser("listeners", help="fail if any lab process listens beyond 127.0.0.1")
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(scenarios.apply(args.name), indent=1))
         elif args.cmd == "collect":
             from . import bundle
-            print(bundle.collect(args.name, args.out))
+            print(bundle.collect(args.name, args.out, args.small))
         elif args.cmd == "down":
             from . import container
             container.shutdown()

@@ -80,7 +80,7 @@ def setup_services() -> float:
 def reset_logs() -> None:
     """Start a scenario from empty logs and journal so a bundle holds one story."""
     container.sh("systemctl stop " + " ".join(UNITS) + "; systemctl reset-failed; "
-                 "for f in /var/log/neutron/*.log /var/log/nova/*.log; do : > \"$f\"; done; "
+                 "for f in /var/log/neutron/*.log /var/log/nova/*.log; do [ -f \"$f\" ] && : > \"$f\"; done; "
                  "journalctl --rotate >/dev/null 2>&1; journalctl --vacuum-time=1s >/dev/null 2>&1; true")
 
 

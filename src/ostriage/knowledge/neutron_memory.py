@@ -94,6 +94,7 @@ class Coefficients:
 class Model:
     releases: dict[TunnelSync, dict[str, Coefficients]]
     worker_base_bytes: float
+    uwsgi_worker_extra_bytes: float
     failed_attempt_bytes_per_id: float
     statement_overhead: float
     provenance: str
@@ -106,6 +107,7 @@ def _load() -> Model:
         releases={TunnelSync(k): {start: Coefficients(**c) for start, c in v.items()}
                   for k, v in raw["sync"].items()},
         worker_base_bytes=raw["worker_base_bytes"],
+        uwsgi_worker_extra_bytes=raw["uwsgi_worker_extra_bytes"],
         failed_attempt_bytes_per_id=raw["failed_attempt_bytes_per_id"],
         statement_overhead=raw["statement_overhead"],
         provenance=raw["provenance"],
@@ -245,30 +247,34 @@ def estimate(inputs: Inputs) -> Estimate:
         notes.append(f"the IN clause ({statement / MIB:.0f} MiB) exceeds max_allowed_packet "
                      f"({packet // MIB if packet else 0} MiB): every attempt fails and is retried up to "
                      f"{DB_MAX_RETRIES} times, leaving its garbage behind")
-    per_process = Span.of(*per)
+    sync_peak = Span.of(*per)
 
     servers = _server(inputs, notes)
     workers = _workers(inputs, notes)
     syncing: list[float] = []
     totals: list[Span] = []
+    peaks: list[float] = []
+    rest = Span(MODEL.worker_base_bytes, MODEL.worker_base_bytes)
     for server in servers:
         if server is Server.EVENTLET:
             # the parent syncs before forking; workers start from the parent's baseline
-            k = Span(1, 1)
-            others = workers.scale(Span(MODEL.worker_base_bytes, MODEL.worker_base_bytes))
-        elif inputs.segment_range_plugin:
-            k = Span(1, 1)
-            others = Span(max(workers.low - 1, 0), max(workers.high - 1, 0)).scale(
-                Span(MODEL.worker_base_bytes, MODEL.worker_base_bytes))
+            peak, k, others = sync_peak, Span(1, 1), workers.scale(rest)
         else:
-            k = workers
-            others = Span(0, 0)
+            # every uWSGI worker loads the whole API application besides the sync (lazy-apps)
+            extra = Span(MODEL.uwsgi_worker_extra_bytes, MODEL.uwsgi_worker_extra_bytes)
+            peak = sync_peak + extra
+            if inputs.segment_range_plugin:
+                k = Span(1, 1)
+                others = Span(max(workers.low - 1, 0), max(workers.high - 1, 0)).scale(rest + extra)
+            else:
+                k, others = workers, Span(0, 0)
+        peaks += [peak.low, peak.high]
         syncing += [k.low, k.high]
-        totals.append(k.scale(per_process) + others)
+        totals.append(k.scale(peak) + others)
     return Estimate(
         ids=n,
         baseline=min(bases),
-        per_process=per_process,
+        per_process=Span.of(*peaks),
         syncing_processes=Span.of(*syncing),
         service_peak=Span(min(t.low for t in totals), max(t.high for t in totals)),
         startup_seconds=Span.of(*secs),

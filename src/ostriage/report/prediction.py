@@ -58,7 +58,7 @@ def prediction_text(p: Prediction) -> str:
 
     lines = [
         f"neutron start-up for {p.tunnel_type} ranges {ranges} ({e.ids:,} IDs, from {p.source})",
-        f"  release {i.release or 'unknown'}, server {i.server.value if i.server else 'unknown'}, "
+        f"  release {i.release or 'not given'}, server {i.server.value if i.server else 'not given'}, "
         f"api_workers {i.api_workers if i.api_workers is not None else 'default'}",
         f"  peak per syncing process   {span_text(e.per_process.low, e.per_process.high, b)}",
         f"  syncing processes          {span_text(e.syncing_processes.low, e.syncing_processes.high, count)}",
