@@ -9,6 +9,7 @@ change or applied and verified, 1 changes planned but not applied, 2 applied but
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -227,6 +228,24 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
     if result.applied is None:
         sys.exit(1 if result.plan.changes else 0)
     sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
+
+
+@cli.command(name="rules")
+@click.argument("code", required=False)
+def rules_cmd(code: str | None) -> None:
+    """List every diagnosis rule and lint check, or print one's documentation (by code or name)."""
+    from ostriage.lint import CHECKS
+    from ostriage.rules import RULES
+    every = [*RULES, *CHECKS]
+    if code is None:
+        for r in sorted(every, key=lambda r: r.code):
+            click.echo(f"{r.code}  {r.name:35} {r.doc.strip().splitlines()[0]}")
+        return
+    found = next((r for r in every if code in (r.code, r.name)), None)
+    if found is None:
+        raise UsageError(f"no rule or check {code!r} (run `ostriage rules` for the list)")
+    click.echo(f"{found.code} {found.name}\n")
+    click.echo(inspect.cleandoc(found.doc))
 
 
 def main(argv: list[str] | None = None) -> None:

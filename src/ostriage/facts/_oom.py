@@ -37,7 +37,9 @@ def _fix_year(e: OomEvent, collected_at: datetime | None) -> OomEvent:
     return e
 
 
-def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: datetime | None) -> list[OomEvent]:
+def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: datetime | None,
+                     boot: datetime | None = None) -> list[OomEvent]:
+    """Distinct kills, oldest first; ``boot`` (collection time minus uptime) places dmesg-only ones."""
     best: dict[_Key, OomEvent] = {}
     boots: list[datetime] = []
     for stream in streams:
@@ -51,7 +53,7 @@ def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: dateti
     # dmesg gives only seconds since boot (of the current boot, hence the latest boot time seen); a
     # syslog copy of a kernel line that has both fixes that boot time, so dmesg-only events can still
     # be placed on the timeline
-    boot = max(boots) if boots else None
+    boot = max(boots) if boots else boot
     merged = []
     for event in best.values():
         if event.timestamp is None and event.monotonic is not None and boot is not None:

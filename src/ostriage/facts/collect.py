@@ -34,6 +34,7 @@ from ostriage.parsers.packages import (
 from ostriage.parsers.ps import PsProcess, parse_ps_aux, parse_ps_columns
 from ostriage.parsers.sockets import Listener, parse_lsof, parse_netstat, parse_ss
 from ostriage.parsers.systemctl_show import UnitProperties, parse_systemctl_show
+from ostriage.parsers.uptime import parse_proc_uptime, parse_uptime
 from ostriage.sources.base import Problem, Source
 from ostriage.sources.catalog import Format
 
@@ -105,9 +106,19 @@ class _Collector:
         logs = [self.source.read_log(p) for p in KERNEL_LOGS]
         streams += [parse_oom_events(lines, year=self.year) for lines in logs]
         streams.append(oom_events_from_journal(self.journal_kernel))
-        self.facts.oom_events = merge_oom_events(streams, self.facts.collected_at)
+        self.facts.oom_events = merge_oom_events(streams, self.facts.collected_at, self._boot_time())
         if dmesg is None and not self.journal_kernel and not any(self.source.glob(p + "*") for p in KERNEL_LOGS):
             self.facts.missing.append("kernel log (dmesg, kern.log, messages, syslog, journal)")
+
+    def _boot_time(self) -> datetime | None:
+        if self.facts.collected_at is None:
+            return None
+        proc = self.source.read_lines("/proc/uptime")
+        up = parse_proc_uptime(proc) if proc is not None else None
+        if up is None:
+            out = self.source.command("uptime")
+            up = parse_uptime(out.lines) if out is not None else None
+        return self.facts.collected_at - up if up is not None else None
 
     def systemctl(self) -> None:
         out = self.source.command("systemctl-show-all")

@@ -11,7 +11,18 @@ from ostriage.evidence import Line
 from ostriage.facts.budget import unit_memory_limit
 from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts, UnitState
-from ostriage.findings import Citation, Finding, FixSafety, Link, Ref, Relation, Remedy, Severity, UnitEdit
+from ostriage.findings import (
+    Citation,
+    Finding,
+    FixSafety,
+    Link,
+    Ref,
+    Relation,
+    Remedy,
+    Severity,
+    TimelineEntry,
+    UnitEdit,
+)
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import GIB, estimate
 from ostriage.knowledge.services import service_for_unit
@@ -19,7 +30,7 @@ from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.rules._common import hog_of, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
-from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, SANE_IDS
+from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, SANE_IDS, span_text
 
 #: OOMScoreAdjust at or below this makes a process (nearly) never chosen by the OOM killer
 PROTECTED_SCORE = -900
@@ -106,7 +117,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 evidence.append(Citation(kill.kill_line, f"killed at the limit, {len(group.memcg_kills)} time(s)"))
         relation = Relation.AGGRAVATES if explained_elsewhere else Relation.CAUSES
         summary = (f"{unit.name}: {key}={human_bytes(limit)} "
-                   + (f"is below neutron's predicted need ({human_bytes(need[0])}–{human_bytes(need[1])})"
+                   + (f"is below neutron's predicted need ({span_text(need[0], need[1], human_bytes)})"
                       if need else f"was hit {len(group.memcg_kills) if group else 0} time(s)"))
         edit_needed = after_fix is None or after_fix * HEADROOM > limit
         new_value = _round_up_gib(after_fix * HEADROOM) if after_fix else "infinity"
@@ -307,14 +318,15 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         if restarts < LOOP_RESTARTS and not gave_up:
             continue
         service = service_for_unit(unit.name)
-        evidence: list[Citation] = []
+        evidence: list[Citation] = [Citation(e.line) for e in (counters[-1:] + exits[-1:] + gave_up[-1:])]
         if props is not None:
-            for key in ("ActiveState", "NRestarts"):
-                ln = props.line_for(key)
-                if ln is not None:
-                    evidence.append(Citation(ln))
-        for e in (counters[-1:] + exits[-1:] + gave_up[-1:]):
-            evidence.append(Citation(e.line))
+            state_line, restarts_line = props.line_for("ActiveState"), props.line_for("NRestarts")
+            if state_line is not None:
+                evidence.append(Citation(state_line, "what systemctl status shows"))
+            if restarts_line is not None:
+                reset = n_restarts is not None and n_restarts < counter
+                evidence.append(Citation(restarts_line, f"reset by a manual (re)start; the journal counted {counter}"
+                                         if reset else ""))
         looks_fine = state in ("active", "activating", "reloading")
         statuses = sorted({f"{e.code}, status={e.status}/{e.status_name}" if e.status_name else f"{e.code}"
                            for e in exits if e.code})
@@ -339,10 +351,15 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         else:
             summary = f"{unit.name} crash-looped ({restarts} restarts)" + (
                 " until systemd gave up (start limit hit)" if gave_up else "")
+        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line)
+                    for e in dict.fromkeys(counters[:1] + counters[-1:]) if e.timestamp and e.counter]
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line)
+                     for e in gave_up[-1:] if e.timestamp]
         yield unit_crash_looping_while_active.finding(
             subject=unit.name,
             severity=Severity.CRITICAL if service is not None else Severity.WARNING,
             summary=summary,
+            timeline=tuple(timeline),
             explanation=(
                 f"systemd restarted {unit.name} {restarts} times"
                 + (f"; its main process ended with {'; '.join(statuses)}" if statuses else "")
