@@ -234,13 +234,13 @@ def estimate(inputs: Inputs) -> Estimate:
         for start in starts:
             c = MODEL.releases[sync][start]
             bases.append(c.base_bytes)
-            peak = c.base_bytes + n * c.bytes_per_id
+            synced = c.base_bytes + n * c.bytes_per_id
             if sync is TunnelSync.IN_CLAUSE_FAST_EXIT and overflow:
                 # each failed attempt leaves its statement's garbage; 1 + DB_MAX_RETRIES attempts at most
-                per += [peak + n * MODEL.failed_attempt_bytes_per_id,
-                        peak + DB_MAX_RETRIES * n * MODEL.failed_attempt_bytes_per_id]
+                per += [synced + n * MODEL.failed_attempt_bytes_per_id,
+                        synced + DB_MAX_RETRIES * n * MODEL.failed_attempt_bytes_per_id]
             else:
-                per.append(peak)
+                per.append(synced)
             secs.append(n * c.seconds_per_id)
             db.append(n * c.db_bytes_per_id)
     if overflow:
