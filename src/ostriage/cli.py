@@ -1,7 +1,7 @@
 """The command line: parse arguments, call the layers, choose the exit code. Nothing else lives here.
 
 Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all, 70 an internal error
-(a bug: please report it with the message).
+(a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is).
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
 warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
 change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back).
@@ -9,10 +9,12 @@ change or applied and verified, 1 changes planned but not applied, 2 applied but
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -23,11 +25,12 @@ import click
 
 from ostriage import __version__
 from ostriage.diagnosis import diagnose as run_diagnosis
-from ostriage.errors import OstriageError, UsageError
+from ostriage.errors import OstriageError, ParseError, UsageError
 from ostriage.facts import collect
 from ostriage.findings import Severity
 from ostriage.knowledge.neutron_memory import Server
 from ostriage.lint import run_checks
+from ostriage.parsers.openstack_values import parse_tunnel_ranges
 from ostriage.prediction import Overrides, Verdict, parse_bytes, parse_release, predict
 from ostriage.remedy.run import FixOptions, fix, undo
 from ostriage.report import FORMATS, render, to_document
@@ -36,11 +39,12 @@ from ostriage.report.plan import fix_document, fix_text
 from ostriage.report.prediction import prediction_document, prediction_text
 from ostriage.sources import HostTree, SosReport, Source, open_target
 
-__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
 
 EXIT_USAGE = 64
 EXIT_INPUT = 66
 EXIT_INTERNAL = 70
+EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT
 _PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2}
 
 
@@ -65,18 +69,53 @@ def _source(target: str | None, root: str | None) -> Source:
     return open_target(target)
 
 
+class OutputError(OstriageError):
+    """The ``--output`` file cannot be written."""
+
+
 def _write(output: str | None, write: Callable[[TextIO], None]) -> None:
-    """Write to stdout, or to ``output`` whole or not at all (temporary file, then rename)."""
-    if output is None:
+    """Write to stdout, or to ``output`` whole or not at all (temporary file beside it, then rename).
+
+    ``-`` is stdout; a device, a FIFO or anything under /dev or /proc (``/dev/stdout``, even when it is
+    a redirected file) is written in place, never renamed over. A new file gets the usual mode (0666 less
+    the umask), a replaced one keeps its mode; a symlink is followed.
+    """
+    if output is None or output == "-":
         write(sys.stdout)
         return
     buffer = io.StringIO()
     write(buffer)
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ostriage-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, output)
+    data = buffer.getvalue().encode("utf-8")
+    path = os.path.realpath(output)
+    try:
+        if os.path.abspath(output).startswith(("/dev/", "/proc/")) or (
+                os.path.exists(output) and not os.path.isfile(output)):
+            with open(output, "wb") as device:
+                device.write(data)
+            return
+        mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def _json(doc: Any, out: TextIO) -> None:
@@ -150,6 +189,11 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
 
     Exit 0 fits (or no budget known), 1 at risk, 2 will OOM.
     """
+    if ranges is not None:
+        try:
+            parse_tunnel_ranges(ranges, tunnel_type)  # type: ignore[arg-type]
+        except ParseError as exc:
+            raise UsageError(f"--vni-ranges: {exc.message}") from None
     overrides = Overrides(
         ranges=ranges, tunnel_type=tunnel_type,  # type: ignore[arg-type]
         release=parse_release(release) if release else None,
@@ -259,9 +303,15 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message(), EXIT_USAGE)
     except UsageError as exc:
         _fail(str(exc), EXIT_USAGE)
+    except OutputError as exc:
+        _fail(str(exc), EXIT_OUTPUT)
     except OstriageError as exc:
         _fail(str(exc), EXIT_INPUT)
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}", EXIT_INPUT)
     except Exception as exc:
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)", EXIT_INTERNAL)
+
+
+if __name__ == "__main__":  # python -m ostriage.cli
+    main()

@@ -130,7 +130,12 @@ def test_dmesg_restricted_falls_back_to_the_kernel_journal(tmp_path: Path) -> No
     assert output.origin == "$ journalctl --no-pager --output=short-iso --dmesg"
     assert [line.text for line in output.lines] == [journal.decode().strip()]
     assert [call[0][0] for call in runner.calls] == ["dmesg", "journalctl"]
-    assert live.problems == []  # the evidence was had
+    # the journal keeps only what it was sent: the refusal is still worth telling
+    assert texts(live) == [
+        "$ dmesg: dmesg: exit status 1: dmesg: read kernel buffer failed: Operation not permitted "
+        "(kernel.dmesg_restrict=1; run as root or use journalctl -k); used "
+        "`journalctl --no-pager --output=short-iso --dmesg` instead"
+    ]
 
 
 def test_dmesg_restricted_and_no_journal(tmp_path: Path) -> None:

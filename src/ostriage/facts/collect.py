@@ -99,16 +99,25 @@ class _Collector:
         self.unit_events.extend(unit_events(systemd))
 
     def kernel(self) -> None:
+        seen = [0]
+
+        def counted(lines: Iterable[Line]) -> Iterator[Line]:
+            for line in lines:
+                if not line.text.startswith("-- "):  # journalctl's "-- No entries --"
+                    seen[0] += 1
+                yield line
+
         streams: list[Iterable[OomEvent]] = []
         dmesg = self.source.command("dmesg")
         if dmesg is not None:
-            streams.append(parse_oom_events(dmesg.lines, year=self.year))
-        logs = [self.source.read_log(p) for p in KERNEL_LOGS]
+            streams.append(parse_oom_events(counted(dmesg.lines), year=self.year))
+        logs = [counted(self.source.read_log(p)) for p in KERNEL_LOGS]
         streams += [parse_oom_events(lines, year=self.year) for lines in logs]
         streams.append(oom_events_from_journal(self.journal_kernel))
         self.facts.oom_events = merge_oom_events(streams, self.facts.collected_at, self._boot_time())
-        if dmesg is None and not self.journal_kernel and not any(self.source.glob(p + "*") for p in KERNEL_LOGS):
-            self.facts.missing.append("kernel log (dmesg, kern.log, messages, syslog, journal)")
+        if not seen[0] and not self.journal_kernel:
+            # no kernel line at all: "no OOM kill" would mean nothing
+            self.facts.missing.append("kernel log (dmesg, kern.log, messages, syslog, journal): OOM kills cannot be seen")
 
     def _boot_time(self) -> datetime | None:
         if self.facts.collected_at is None:

@@ -9,6 +9,7 @@ plan says so when that cannot be known.
 from __future__ import annotations
 
 import difflib
+import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from ostriage.facts.model import Facts
 from ostriage.findings import Finding, FixSafety, IniEdit, UnitEdit
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import SERVICES, service_for_unit
+from ostriage.parsers.openstack_values import TUNNEL_ID_LIMITS
 from ostriage.remedy.allocations import AllocationCheck
 from ostriage.remedy.edit import Dialect, set_option
 
@@ -93,17 +95,23 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
             f"WHERE network_type='{tunnel}'")
         return edit.value
     used = len(result.ids)
-    size = max(last - first + 1, CAPACITY_FACTOR * used)
-    last = first + size - 1
+    # room for the segments in use plus CAPACITY_FACTOR times as many free ones (the factor is free
+    # capacity, so the range holds (CAPACITY_FACTOR + 1) x used), but never past the type's last ID,
+    # which neutron refuses at start-up
+    size = max(last - first + 1, (CAPACITY_FACTOR + 1) * used)
+    last = min(first + size - 1, TUNNEL_ID_LIMITS[tunnel][1])
+    size = last - first + 1
     outside = result.outside(first, last)
+    free = size - (used - len(outside))
     plan.reasoning.append(
-        f"{tunnel} segments in use: {used} ({result.how}); new range {first}:{last} leaves "
-        f"{size - used:,} free, {CAPACITY_FACTOR}x or more of what is used")
+        f"{tunnel} segments in use: {used} ({result.how}); new range {first}:{last} leaves {free:,} free"
+        + (f", {CAPACITY_FACTOR}x or more of what is used" if free >= CAPACITY_FACTOR * used else
+           f", less than {CAPACITY_FACTOR}x what is used: {first}:{last} is as far as {tunnel} IDs go"))
     value = f"{first}:{last}"
     if outside:
         shown = ", ".join(str(i) for i in outside[:10]) + (" ..." if len(outside) > 10 else "")
         if keep_outside:
-            value += "".join(f",{i}:{i}" for i in outside)
+            value += "".join(f",{a}:{b}" for a, b in _runs(outside))
             plan.reasoning.append(f"{len(outside)} segment(s) outside it ({shown}) are kept in the range one by one")
         else:
             plan.reasoning.append(
@@ -113,16 +121,35 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
     return value
 
 
+def _runs(ids: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Sorted IDs as (first, last) runs of consecutive ones: 70000..70500 is one range, not 501."""
+    runs: list[tuple[int, int]] = []
+    for i in ids:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
 def _override_path(unit: str) -> str:
     return f"/etc/systemd/system/{unit}.d/override.conf"
 
 
-def _unit_target(edit: UnitEdit) -> str:
-    """Edit the drop-in that sets the value; otherwise the override ``systemctl edit`` would write.
-    Vendor unit files under /usr/lib and /lib are never edited."""
-    if edit.drop_in and edit.drop_in.startswith(("/etc/", "/run/")):
-        return edit.drop_in
-    return _override_path(edit.unit)
+def _unit_target(edit: UnitEdit) -> tuple[str, str | None]:
+    """The file to write, and the file its first contents come from when it does not exist yet.
+
+    A drop-in under /etc or /run is edited where it is. Vendor files under /usr/lib and /lib are never
+    edited: a setting of the unit file goes to the override ``systemctl edit`` writes (drop-ins come after
+    the unit file); a setting of a vendor drop-in goes to a copy of it of the same name under /etc, which
+    replaces it (systemd.unit(5)). The override would not do: drop-ins apply in file-name order, so a
+    vendor ``zz-oom.conf`` would still win over ``override.conf``.
+    """
+    if edit.drop_in is None:
+        return _override_path(edit.unit), None
+    if edit.drop_in.startswith(("/etc/", "/run/")):
+        return edit.drop_in, None
+    return f"/etc/systemd/system/{edit.unit}.d/{posixpath.basename(edit.drop_in)}", edit.drop_in
 
 
 def build_plan(d: Diagnosis, facts: Facts, read: Reader, *, check: Checker | None = None,
@@ -133,14 +160,15 @@ def build_plan(d: Diagnosis, facts: Facts, read: Reader, *, check: Checker | Non
     planned: set[tuple[str, str, str]] = set()
 
     def change(path: str, finding: Finding, dialect: Dialect, section: str, key: str, value: str | None,
-               reason: str, safety: FixSafety) -> None:
+               reason: str, safety: FixSafety, start_from: str | None = None) -> None:
         if (path, section, key) in planned:
             return
         planned.add((path, section, key))
         fc = files.get(path)
         if fc is None:
             old = read(path)
-            fc = files[path] = FileChange(path, old, old if old is not None else "")
+            first = old if old is not None else (read(start_from) if start_from else None)
+            fc = files[path] = FileChange(path, old, first if first is not None else "")
         fc.new = set_option(fc.new, section, key, value, dialect)
         fc.reasons.append(f"[{section}] {key} = {value if value is not None else '(removed)'}: {reason}")
         fc.findings.append(finding.key)
@@ -164,10 +192,12 @@ def build_plan(d: Diagnosis, facts: Facts, read: Reader, *, check: Checker | Non
             change(ini.path, finding, "oslo", ini.section, ini.key, value, ini.reason, remedy.safety)
         for ue in remedy.unit_edits:
             value = ue.value
+            target, start_from = _unit_target(ue)
             if value is None and ue.drop_in is None:
-                # set outside /etc (vendor unit or unknown): neutralise it in the override instead
+                # set in the unit file (or nobody knows where): removing it from the override would change
+                # nothing, so neutralise it there instead
                 value = {"OOMScoreAdjust": "0", "MemoryMax": "infinity"}.get(ue.key)
-            change(_unit_target(ue), finding, "systemd", ue.section, ue.key, value, ue.reason, remedy.safety)
+            change(target, finding, "systemd", ue.section, ue.key, value, ue.reason, remedy.safety, start_from)
         restarts.update(remedy.restart_units)
 
     plan.changes = [fc for fc in files.values() if fc.new != (fc.old or "") or (fc.old is None and fc.new)]

@@ -19,7 +19,7 @@ from ostriage.facts import collect
 from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
 from ostriage.remedy.allocations import AllocationCheck, segments_in_use
-from ostriage.remedy.apply import Applied, FixError, apply_changes, latest_backup, rollback
+from ostriage.remedy.apply import Applied, FixError, apply_changes, latest_backup, real_path, rollback
 from ostriage.remedy.plan import Plan, build_plan
 from ostriage.remedy.verify import Host, Verdict, live_host, verify
 from ostriage.sources import HostTree, LiveHost, SosReport, Source
@@ -71,7 +71,8 @@ def _reader(source: Source, options: FixOptions) -> Callable[[str], str | None]:
     def read(path: str) -> str | None:
         root = _writable_root(source, options)
         if root is not None:
-            real: Path | None = root / path.lstrip("/")
+            # links followed inside root, as the apply will follow them (not to this machine's /etc)
+            real: Path | None = real_path(root, path)
         elif isinstance(source, SosReport):
             real = source.root / path.lstrip("/")
         elif isinstance(source, HostTree):
@@ -126,7 +127,12 @@ def fix(source: Source, options: FixOptions, *, host: Host | None = None,
             result.verdict = Verdict(False, [str(exc)])
         if not result.verdict.ok:
             result.rolled_back = rollback(result.applied.backup)
-            run_commands(plan.commands)
+            try:
+                run_commands(plan.commands)
+            except (FixError, OSError, subprocess.SubprocessError) as exc:
+                # the files are back; say that the services could not be restarted with them, and keep
+                # the report (raising here would hide that the rollback happened)
+                result.verdict.details.append(f"files rolled back, but restarting with them failed: {exc}")
     else:
         result.remaining = _recheck(source, d)
         result.verdict = Verdict(True, ["files written; no unit restarted (a copy of a host's files)"])

@@ -1,10 +1,15 @@
-"""HTML rendering (one self-contained page, autoescaped) of the report document."""
+"""HTML rendering (one self-contained page, autoescaped) of the report document.
+
+Control characters of evidence lines are shown escaped (``\\x1b``): they are not valid in HTML.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ostriage.report._escape import visible_tree
 
 __all__ = ["render_html"]
 
@@ -13,5 +18,6 @@ _ENV = Environment(loader=PackageLoader("ostriage.report", "templates"),
 
 
 def render_html(doc: dict[str, Any]) -> str:
+    doc = visible_tree(doc)
     findings = {f["key"]: f for f in doc["findings"]}
     return _ENV.get_template("diagnosis.html").render(doc=doc, findings=findings)

@@ -1,66 +1,110 @@
-"""Markdown rendering, for tickets and chat: root causes with their chain, timeline, all findings."""
+"""Markdown rendering, for tickets and chat: root causes with their chain, timeline, all findings.
+
+Text from the host (log lines, and the summaries that quote them) is shown literally once rendered:
+evidence lines go in code spans fenced longer than any backtick run they contain, and prose escapes
+``<`` so a log line holding ``<script>`` or an HTML comment cannot become markup in a ticket system
+that renders raw HTML. Control characters are shown escaped (``\\x1b``).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from ostriage.report._escape import visible_tree
 
 __all__ = ["render_markdown"]
 
+_BACKTICKS = re.compile(r"`+")
+_BEFORE_LT = re.compile(r"(\\*)<")
+#: a nested list item must start where its parent's text starts ("1. " is three wide)
+_NEST = "   "
+
 
 def _code(text: str) -> str:
-    # a backtick inside a log line would end the inline code span early
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text.strip()}{fence}"
+    """An inline code span that shows ``text`` exactly, whatever backticks it holds.
+
+    >>> _code("a"), _code("a `b` c"), _code("``x")
+    ('`a`', '``a `b` c``', '``` ``x ```')
+    """
+    text = text.strip()
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _prose(text: str) -> str:
+    r"""Text outside code spans: ``<`` cannot open an HTML tag.
+
+    >>> print(_prose("see <script>alert(1)</script>, and \\<b>"))
+    see \<script>alert(1)\</script>, and \\\<b>
+    """
+    return _BEFORE_LT.sub(lambda m: m[1] * 2 + "\\<", text)
+
+
+def _where(e: dict[str, Any]) -> str:
+    return f"{e['path']}:{e['line']}"
 
 
 def _evidence(ev: list[dict[str, Any]], indent: str = "") -> list[str]:
-    return [f"{indent}- `{e['path']}:{e['line']}` {_code(e['text'])}" + (f" — {e['note']}" if e["note"] else "")
+    return [f"{indent}- {_code(_where(e))} {_code(e['text'])}"
+            + (f" — {_prose(e['note'])}" if e["note"] else "")
             for e in ev]
 
 
+def _head(f: dict[str, Any]) -> str:
+    return f"{_code(f['code'])} {f['rule']}"
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
+    doc = visible_tree(doc)
     findings = {f["key"]: f for f in doc["findings"]}
     t = doc["target"]
-    out = [f"# ostriage diagnosis: {t['hostname'] or t['path']}", "",
-           f"- target: {t['kind']} `{t['path']}`" + (f", collected {t['collected_at']}" if t["collected_at"] else ""),
+    p = _prose
+    out = [f"# ostriage diagnosis: {p(t['hostname'] or t['path'])}", "",
+           f"- target: {t['kind']} {_code(t['path'])}"
+           + (f", collected {t['collected_at']}" if t["collected_at"] else ""),
            f"- status: **{doc['status'].upper()}** ({len(doc['root_causes'])} root cause(s), "
            f"{len(doc['findings'])} finding(s))", ""]
     for n, story in enumerate(doc["root_causes"], 1):
         root = findings[story["finding"]]
-        out += [f"## Root cause {n}: {root['summary']}", "",
-                f"**{root['severity']}** · `{root['code']}` {root['rule']} · subject `{root['subject']}`", "",
-                root["explanation"], "", "Evidence:", *_evidence(root["evidence"]), ""]
+        out += [f"## Root cause {n}: {p(root['summary'])}", "",
+                f"**{root['severity']}** · {_head(root)} · subject {_code(root['subject'])}", "",
+                p(root["explanation"]), "", "Evidence:", *_evidence(root["evidence"]), ""]
         if story["chain"]:
             out += ["Which caused:", ""]
             for step in story["chain"]:
                 f = findings[step["finding"]]
-                pad = "  " * (step["depth"] - 1)
-                out.append(f"{pad}1. **{f['summary']}** (`{f['code']}` {f['rule']})")
-                out += _evidence(f["evidence"][:3], pad + "   ")
+                pad = _NEST * (step["depth"] - 1)
+                out.append(f"{pad}1. **{p(f['summary'])}** ({_head(f)})")
+                out += _evidence(f["evidence"][:3], pad + _NEST)
             out.append("")
         if story["contributors"]:
             out += ["Made worse by / related:", ""]
             for step in story["contributors"]:
                 f = findings[step["finding"]]
-                out.append(f"- *{step['relation']}*: **{f['summary']}** (`{f['code']}` {f['rule']})")
+                out.append(f"- *{step['relation']}*: **{p(f['summary'])}** ({_head(f)})")
                 out += _evidence(f["evidence"][:2], "  ")
             out.append("")
         if root["remedy"]:
-            out += [f"**Fix:** {root['remedy']['title']}", "", *[f"- {s}" for s in root["remedy"]["steps"]], ""]
+            out += [f"**Fix:** {p(root['remedy']['title'])}", "", *[f"- {p(s)}" for s in root["remedy"]["steps"]], ""]
     if doc["timeline"]:
         out += ["## Timeline", "", "| time | what | evidence |", "|---|---|---|"]
-        out += [f"| {x['time']} | {x['what'].replace('|', '/')} | `{x['evidence']['path']}:{x['evidence']['line']}` |"
+        out += [f"| {x['time']} | {p(x['what']).replace('|', '/')} | "
+                f"{_code(_where(x['evidence']))} |"
                 for x in doc["timeline"]]
         out.append("")
     out += ["## All findings", ""]
     for f in doc["findings"]:
-        out += [f"### {f['severity']}: {f['summary']}", "", f"`{f['code']}` {f['rule']} · `{f['subject']}`", "",
-                f["explanation"], "", *_evidence(f["evidence"]), ""]
+        out += [f"### {f['severity']}: {p(f['summary'])}", "", f"{_head(f)} · {_code(f['subject'])}", "",
+                p(f["explanation"]), "", *_evidence(f["evidence"]), ""]
     if not doc["findings"]:
         out += ["No findings.", ""]
-    if doc["problems"] or doc["rule_failures"]:
+    missing = doc["facts"].get("missing") or []
+    if doc["problems"] or doc["rule_failures"] or missing:
         out += ["## Could not read / check", ""]
-        out += [f"- {p}" for p in doc["problems"]]
-        out += [f"- rule {r['rule']} failed: {r['error']}" for r in doc["rule_failures"]]
+        out += [f"- not available: {m}" for m in missing]
+        out += [f"- {p(x)}" for x in doc["problems"]]
+        out += [f"- rule {r['rule']} failed: {p(r['error'])}" for r in doc["rule_failures"]]
         out.append("")
     return "\n".join(out)

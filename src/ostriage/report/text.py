@@ -2,7 +2,8 @@
 
 Meant to be pasted into a ticket: when stdout is not a terminal rich drops colour, wrapped lines keep
 their indentation, and every claim is followed by the ``path:line`` it rests on. Every string goes
-through ``Text``, never rich markup, so brackets in log lines are printed as they are.
+through ``Text``, never rich markup, so brackets in log lines are printed as they are, and control
+characters (an ESC sequence in a log line) are shown escaped, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
+
+from ostriage.report._escape import visible_tree
 
 __all__ = ["render_text"]
 
@@ -28,13 +32,25 @@ class _Out:
         body = text if isinstance(text, Text) else Text(text, style=style)
         self.console.print(Padding(body, (0, 0, 0, indent), expand=False))
 
+    def hanging(self, first: Text, rest: Text, indent: int) -> None:
+        """``first`` then ``rest``, ``rest`` wrapping under itself: a wrapped note or timeline entry never
+        starts a line of its own that would read as the next entry."""
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(overflow="fold")
+        grid.add_column(overflow="fold")
+        grid.add_row(first, rest)
+        self.console.print(Padding(grid, (0, 0, 0, indent), expand=False))
+
     def evidence(self, ev: list[dict[str, Any]], indent: int, limit: int = 4) -> None:
         for e in ev[:limit]:
             text = e["text"].strip()
             if len(text) > _EVIDENCE_WIDTH:
                 text = text[:_EVIDENCE_WIDTH] + "…"
-            note = f"  ({e['note']})" if e.get("note") else ""
-            self.line(Text(f"{e['path']}:{e['line']}{note}", style="dim"), indent)
+            cite = Text(f"{e['path']}:{e['line']}", style="dim")
+            if e.get("note"):
+                self.hanging(cite, Text(f"({e['note']})", style="dim"), indent)
+            else:
+                self.line(cite, indent)
             self.line(Text(text), indent + 2)
         if len(ev) > limit:
             self.line(Text(f"… {len(ev) - limit} more evidence line(s) in --format json", style="dim"), indent)
@@ -51,7 +67,7 @@ def render_text(doc: dict[str, Any], out: TextIO, *, color: bool | None = None, 
     buffer = io.StringIO()
     terminal = out.isatty() if color is None else color
     console = Console(file=buffer, force_terminal=terminal, no_color=not terminal, width=width, highlight=False)
-    _render(doc, console)
+    _render(visible_tree(doc), console)
     # rich pads wrapped lines to the width; trailing blanks are noise in a ticket
     out.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
@@ -66,6 +82,8 @@ def _render(doc: dict[str, Any], console: Console) -> None:
     status = doc["status"]
     w.line(Text.assemble(("Status: ", "bold"), (status.upper(), _STYLE[status]),
                          f"  ({len(doc['root_causes'])} root cause(s), {len(doc['findings'])} finding(s))"))
+    if doc["facts"].get("missing"):
+        w.line(Text("  as far as the evidence goes: some of it could not be read (see the end)", style="yellow"))
 
     for n, story in enumerate(doc["root_causes"], 1):
         root = findings[story["finding"]]
@@ -96,7 +114,8 @@ def _render(doc: dict[str, Any], console: Console) -> None:
         console.rule("TIMELINE", align="left")
         for t in doc["timeline"]:
             ev = t["evidence"]
-            w.line(Text.assemble((f"{t['time']}  ", "cyan"), t["what"], (f"  [{ev['path']}:{ev['line']}]", "dim")), 2)
+            w.hanging(Text(t["time"], style="cyan"),
+                      Text.assemble(t["what"], (f"  [{ev['path']}:{ev['line']}]", "dim")), 2)
 
     console.print()
     console.rule(f"ALL FINDINGS ({len(doc['findings'])})", align="left")
@@ -107,9 +126,12 @@ def _render(doc: dict[str, Any], console: Console) -> None:
     if not doc["findings"]:
         w.line(Text("No findings: nothing in the evidence matches a known failure.", style="green"), 2)
 
-    if doc["problems"] or doc["rule_failures"]:
+    missing = doc["facts"].get("missing") or []
+    if doc["problems"] or doc["rule_failures"] or missing:
         console.print()
         console.rule("COULD NOT READ / CHECK", align="left")
+        for m in missing:
+            w.line(Text(f"not available: {m}", style="yellow"), 2)
         for p in doc["problems"]:
             w.line(Text(p, style="yellow"), 2)
         for r in doc["rule_failures"]:

@@ -110,14 +110,21 @@ class LiveHost(Source):
         """
         spec = lookup(name)
         failures: list[Problem] = []
+        refused: list[Problem] = []
         missing: set[str] = set()
         for variant in spec.live:
             if variant.argv[0] in missing:
                 continue  # the same program, not installed either
             outcome = self._start(spec.name, variant)
             if isinstance(outcome, CommandOutput):
+                # a fallback answered, but what the better variant would have shown may be missing
+                # (dmesg refused to a user: journalctl --dmesg sees only what the journal kept)
+                for problem in refused:
+                    note(self.problems, problem.path, f"{problem.message}; used `{outcome.origin[2:]}` instead")
                 return outcome
             failures.append(outcome.problem)
+            if not outcome.not_installed:
+                refused.append(outcome.problem)
             if outcome.not_installed:
                 missing.add(variant.argv[0])
         for problem in failures:
