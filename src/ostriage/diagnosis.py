@@ -137,8 +137,11 @@ def _chain(root: str, by_key: dict[str, Finding], edges: list[Edge]) -> list[Sto
     visited = {root}
 
     def walk(key: str, depth: int) -> None:
-        for e in edges:
-            if e.source == key and e.relation is Relation.CAUSES and e.target not in visited:
+        # the mechanism in the same subject first (the unit's own crash loop), then what reaches furthest
+        children = sorted((e for e in edges if e.source == key and e.relation is Relation.CAUSES),
+                          key=lambda e: (by_key[e.target].subject != by_key[key].subject, -_reach(e.target, edges)))
+        for e in children:
+            if e.target not in visited:
                 visited.add(e.target)
                 chain.append(StoryStep(by_key[e.target], depth, e.relation, key, e.why))
                 walk(e.target, depth + 1)

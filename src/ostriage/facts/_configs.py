@@ -78,3 +78,40 @@ def service_configs(source: Source, services: Iterable[Service], processes: list
         if parsed:
             configs[service.name] = ConfigSet(service.name, merge(parsed), tuple(read), how)
     return configs
+
+
+#: MySQL/MariaDB option files, in the order the server reads them (later ones win)
+MYSQL_OPTION_FILES = ("/etc/my.cnf", "/etc/mysql/my.cnf", "/etc/mysql/mariadb.cnf")
+MYSQL_OPTION_DIRS = ("/etc/my.cnf.d", "/etc/mysql/conf.d", "/etc/mysql/mariadb.conf.d", "/etc/mysql/mysql.conf.d")
+#: where distributions put the uWSGI configuration of neutron's API
+UWSGI_INIS = ("/etc/neutron/neutron-api-uwsgi.ini", "/etc/neutron/api-uwsgi.ini", "/etc/neutron/neutron-uwsgi.ini")
+
+
+def uwsgi_config(source: Source, processes: list[PsProcess], units: dict[str, UnitState],
+                 problems: list[Problem]) -> ConfigSet | None:
+    """neutron's uWSGI ini: the ``--ini`` of a uwsgi process or unit serving neutron, else the usual paths."""
+    commands = [p.command for p in processes if p.program in ("uwsgi", "uwsgi-core") and p.command]
+    for unit in ("neutron-api.service", "neutron-server.service"):
+        state = units.get(unit)
+        setting = state.setting("ExecStart") if state else None
+        if setting is not None:
+            commands += list(setting.values)
+    named = [argv[i + 1] for c in commands for argv in [c.split()] for i, a in enumerate(argv[:-1])
+             if a in ("--ini", "--yaml") and "neutron" in argv[i + 1]]
+    for path in dict.fromkeys([*named, *UWSGI_INIS]):
+        ini = _read(source, path, problems)
+        if ini is not None:
+            return ConfigSet("neutron-api-uwsgi", ini, (path,), "uWSGI --ini of neutron's API")
+    return None
+
+
+def mysql_config(source: Source, problems: list[Problem]) -> ConfigSet | None:
+    """The database server's option files (for ``max_allowed_packet``), when they are on this host."""
+    files = [p for p in MYSQL_OPTION_FILES if source.glob(p)]
+    for directory in MYSQL_OPTION_DIRS:
+        files += sorted(source.glob(posixpath.join(directory, "*.cnf")))
+    # option files are ini-like but also hold "!includedir" lines and bare flags: read leniently, quietly
+    parsed = [ini for path in files if (ini := _read(source, path, [])) is not None]
+    if not parsed:
+        return None
+    return ConfigSet("mysql", merge(parsed), tuple(files), "MySQL/MariaDB option files")

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ostriage.evidence import Line
-from ostriage.facts._configs import service_configs
+from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._logs import journal_log_events, scan_service_logs
 from ostriage.facts._oom import merge_oom_events
 from ostriage.facts._units import assemble_units
@@ -117,7 +117,8 @@ class _Collector:
         self.facts.oom_events = merge_oom_events(streams, self.facts.collected_at, self._boot_time())
         if not seen[0] and not self.journal_kernel:
             # no kernel line at all: "no OOM kill" would mean nothing
-            self.facts.missing.append("kernel log (dmesg, kern.log, messages, syslog, journal): OOM kills cannot be seen")
+            self.facts.missing.append(
+                "kernel log (dmesg, kern.log, messages, syslog, journal): OOM kills cannot be seen")
 
     def _boot_time(self) -> datetime | None:
         if self.facts.collected_at is None:
@@ -171,6 +172,9 @@ class _Collector:
     def configs(self) -> None:
         self.facts.configs = service_configs(self.source, SERVICES, self.facts.processes, self.facts.units,
                                              self.facts.problems)
+        extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems),
+                 mysql_config(self.source, self.facts.problems))
+        self.facts.configs.update({c.service: c for c in extra if c is not None})
 
     def logs(self) -> None:
         pids = self.facts.log_pids

@@ -9,6 +9,7 @@ from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import Inputs, Server
 from ostriage.parsers.openstack_values import IdRange
+from ostriage.parsers.unit_files import parse_size
 
 __all__ = ["model_inputs", "neutron_server"]
 
@@ -29,14 +30,44 @@ def neutron_server(facts: Facts) -> Server | None:
     return None
 
 
+def _uwsgi_processes(facts: Facts) -> int | None:
+    config = facts.configs.get("neutron-api-uwsgi")
+    if config is None:
+        return None
+    value = config.get("uwsgi", "processes") or config.get("uwsgi", "workers")
+    return int(value.value) if value is not None and value.value.strip().isdigit() else None
+
+
+def _max_allowed_packet(facts: Facts) -> int | None:
+    """The local database server's ``max_allowed_packet`` (``[mysqld]``/``[mariadb]``/``[server]``)."""
+    config = facts.configs.get("mysql")
+    if config is None:
+        return None
+    for section in ("mariadb", "mysqld", "server"):
+        value = config.get(section, "max_allowed_packet")
+        if value is not None:
+            try:
+                size = parse_size(value.value.strip())
+            except ValueError:
+                return None
+            return size if isinstance(size, int) else None
+    return None
+
+
 def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
     config = facts.configs.get("neutron-server")
     ini = config.ini if config else None
+    server = neutron_server(facts)
+    workers = opts.api_workers(ini).value if ini else None
+    if server is Server.UWSGI:
+        # under uWSGI the API processes are uWSGI's, api_workers does not apply
+        workers = _uwsgi_processes(facts)
     return Inputs(
         ranges=tuple((r.first, r.last) for r in ranges),
         release=facts.release,
-        server=neutron_server(facts),
-        api_workers=opts.api_workers(ini).value if ini else None,
+        server=server,
+        api_workers=workers,
+        max_allowed_packet=_max_allowed_packet(facts),
         cpu_count=facts.cpu_count.value if facts.cpu_count else None,
         ram_bytes=facts.mem_total.value if facts.mem_total else None,
         segment_range_plugin=opts.segment_range_plugin(ini) if ini else False,

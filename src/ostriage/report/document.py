@@ -94,7 +94,7 @@ def to_document(d: Diagnosis) -> dict[str, Any]:
         "findings": [_finding(f) for f in d.findings],
         "links": [{"from": e.source, "relation": e.relation.value, "to": e.target, "why": e.why}
                   for e in d.edges],
-        "problems": list(d.problems),
+        "problems": list(dict.fromkeys(d.problems)),  # a file read for several services is one problem
         "rule_failures": [{"rule": r.rule, "error": r.error} for r in d.rule_failures],
         "facts": d.facts_summary,
     }

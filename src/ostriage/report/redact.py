@@ -19,6 +19,10 @@ MASK = "***"
 _SECRET_KEY = r"[\w.-]*(?:password|passwd|secret)[\w.-]*"
 # an ini line "key = value": oslo.config's value is everything after the separator, spaces and commas included
 _INI = re.compile(rf"(?im)^(\s*{_SECRET_KEY}\s*[=:][ \t]*)(?=\S)(.+)$")
+# a secret option without its separator (a typo neutron refuses, quoted in a parse error): "password hunter2",
+# at the start of a line or of a quoted string
+_BARE = re.compile(rf"""(?im)(^[ \t]*{_SECRET_KEY}[ \t]+)(?![=:\s])\S.*$""")
+_BARE_QUOTED = re.compile(rf"""(?i)((["'])[ \t]*{_SECRET_KEY}[ \t]+)(?![=:\s])[^"'\n]+(?=\2)""")
 # log "key = value", "key: value", "key='value'": a quoted value runs to its closing quote, a bare one
 # to the next blank or separator
 _ASSIGN = re.compile(rf"""(?i)((?<![/\w.-]){_SECRET_KEY}\s*[=:]\s*)"""
@@ -53,11 +57,15 @@ def redact(text: str) -> str:
     "Authenticating with username=neutron, password='***', project=service"
     >>> redact("openstack --os-username admin --os-password hunter2 server list")
     'openstack --os-username admin --os-password *** server list'
+    >>> redact("No ':' or '=' found in assignment: 'password hunter2'")
+    "No ':' or '=' found in assignment: 'password ***'"
     >>> redact("vni_ranges = 1:16777215"), redact("auth_type = password")
     ('vni_ranges = 1:16777215', 'auth_type = password')
     """
     text = _URL_CREDS.sub(rf"\g<1>{MASK}\g<3>", text)
     text = _INI.sub(rf"\g<1>{MASK}", text)
+    text = _BARE.sub(rf"\g<1>{MASK}", text)
+    text = _BARE_QUOTED.sub(rf"\g<1>{MASK}", text)
     text = _QUOTED.sub(_masked, text)
     text = _FLAG.sub(rf"\g<1>{MASK}", text)
     return _ASSIGN.sub(_masked, text)

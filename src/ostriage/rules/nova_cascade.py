@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
 from ostriage.knowledge import neutron_options as opts
+from ostriage.knowledge.services import service_by_name
 from ostriage.rules._common import when
 from ostriage.rules._registry import rule
 
@@ -70,7 +71,11 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
                      "The fault is neutron's, not nova's."),
         evidence=tuple(evidence),
         links=(Link(Relation.CAUSED_BY, Ref("api-port-not-listening", "neutron-server"),
-                    "nothing accepts connections on neutron's port"),),
+                    "nothing accepts connections on neutron's port"),
+               # with the port bound by a uWSGI master, the refusals come in the restart gaps
+               *(Link(Relation.CAUSED_BY, Ref(rule, unit), "neutron-server keeps dying and restarting")
+                 for unit in service_by_name("neutron-server").units if unit in facts.units
+                 for rule in ("unit-crash-looping-while-active", "service-oom-kill-loop"))),
         timeline=tuple(timeline),
         data={"connect_failures": len(failures), "http_500": len(errors), "url": first.groups.get("url")},
     )

@@ -215,9 +215,17 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         stuck = [e for e in facts.oom_events if e.no_killable_line is not None and e.unit == unit.name]
         if own is None and not moved and not rows and not stuck:
             continue
+        # the kernel prints each victim's oom_score_adj: a protection that never reached the processes
+        # (systemd could not apply it, or the service resets it) protects nothing
+        ineffective = (own is not None and not rows and not stuck and not moved
+                       and all(e.victim_oom_score_adj is not None and e.victim_oom_score_adj > PROTECTED_SCORE
+                               for e in own.events))
         evidence: list[Citation] = []
         if protection is not None and protection[1] is not None and protection[0] <= PROTECTED_SCORE:
-            evidence.append(Citation(protection[1], "never chosen by the OOM killer"))
+            evidence.append(Citation(protection[1], "configured" if ineffective else "never chosen by the OOM killer"))
+        if ineffective and own is not None and own.last.kill_line is not None:
+            evidence.append(Citation(own.last.kill_line,
+                                     f"killed at oom_score_adj {own.last.victim_oom_score_adj}: not in effect"))
         if rows:
             task = rows[-1][0]
             evidence.append(Citation(task.line, f"{task.name} at oom_score_adj {task.oom_score_adj}"))
@@ -228,7 +236,8 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
             evidence.append(Citation(stuck[-1].no_killable_line,
                                      f"{len(stuck)} OOM(s) in its cgroup with nothing the kernel may kill, "
                                      f"last {when(stuck[-1].timestamp)}"))
-        links = [Link(Relation.AGGRAVATES, Ref("service-oom-kill-loop", unit.name), "protection hides the hog")]
+        links = [Link(Relation.RELATED if ineffective else Relation.AGGRAVATES, Ref("service-oom-kill-loop", unit.name),
+                      "configured, but not what the kernel saw" if ineffective else "protection hides the hog")]
         links += [Link(Relation.AGGRAVATES, Ref("service-oom-kill-loop", g.victim.subject),
                        f"the kernel killed {g.victim.subject} because {unit.name} could not be killed") for g in moved]
         drop_in = _drop_in_of(protection[1]) if protection else None
@@ -236,11 +245,19 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         yield oom_protection_on_memory_hog.finding(
             subject=unit.name,
             severity=Severity.CRITICAL if moved or stuck else Severity.WARNING,
-            summary=(f"{unit.name} is protected from the OOM killer while it is the memory hog"
+            summary=(f"{unit.name} has OOMScoreAdjust={protection[0] if protection else ''} configured, but it did "
+                     "not protect the killed processes" if ineffective else
+                     f"{unit.name} is protected from the OOM killer while it is the memory hog"
                      + (f"; the kernel killed {', '.join(g.victim.subject for g in moved)} instead" if moved else "")
                      + ("; it is now stuck at its memory limit, neither killed nor restarted" if stuck else "")),
             explanation=(
-                f"{unit.name} runs at oom_score_adj "
+                (f"OOMScoreAdjust={protection[0] if protection else ''} is configured, but the kernel killed "
+                 f"{unit.name}'s processes at oom_score_adj {own.last.victim_oom_score_adj if own else '?'}: the "
+                 "setting never reached them (systemd could not apply it, e.g. in a container without "
+                 "CAP_SYS_RESOURCE, or the service resets it). Where it does work it is harmful: the kernel then "
+                 "kills the database or the message queue instead, or the service hangs at its memory limit. "
+                 "Remove it." if ineffective else "")
+                or f"{unit.name} runs at oom_score_adj "
                 f"{protection[0] if protection else rows[-1][0].oom_score_adj}, so the kernel never picks it. "
                 "On a whole-machine OOM it kills the next largest process instead (the database or the message "
                 "queue), taking the rest of the control plane down; inside a memory cgroup it cannot free memory "
