@@ -1,7 +1,8 @@
 """The command line: parse arguments, call the layers, choose the exit code. Nothing else lives here.
 
 Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all, 70 an internal error
-(a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is).
+(a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is), 130
+interrupted (Ctrl-C), 141 the reader of standard output went away before the end (``| head``).
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
 warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
 change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back).
@@ -45,6 +46,8 @@ EXIT_USAGE = 64
 EXIT_INPUT = 66
 EXIT_INTERNAL = 70
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the pipe before the end
 _PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2}
 
 
@@ -73,7 +76,7 @@ class OutputError(OstriageError):
     """The ``--output`` file cannot be written."""
 
 
-def _write(output: str | None, write: Callable[[TextIO], None]) -> None:
+def _write(output: str | None, write: Callable[[TextIO], object]) -> None:
     """Write to stdout, or to ``output`` whole or not at all (temporary file beside it, then rename).
 
     ``-`` is stdout; a device, a FIFO or anything under /dev or /proc (``/dev/stdout``, even when it is
@@ -81,7 +84,12 @@ def _write(output: str | None, write: Callable[[TextIO], None]) -> None:
     the umask), a replaced one keeps its mode; a symlink is followed.
     """
     if output is None or output == "-":
-        write(sys.stdout)
+        try:
+            write(sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+            _silence_stdout()
+            sys.exit(EXIT_BROKEN_PIPE)
         return
     buffer = io.StringIO()
     write(buffer)
@@ -208,9 +216,11 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
         with _source(target, root) as source:
             result = predict(collect(source), overrides)
     if fmt == "json":
-        _json(prediction_document(result), sys.stdout)
+        doc = prediction_document(result)
+        _write(None, lambda out: _json(doc, out))
     else:
-        sys.stdout.write(prediction_text(result))
+        text = prediction_text(result)
+        _write(None, lambda out: out.write(text))
     sys.exit(_PREDICT_EXIT[result.verdict])
 
 
@@ -233,9 +243,11 @@ def lint(target: str | None, root: str | None, ram: str | None, cpus: int | None
         facts.cpu_count = Sized(cpus, None)
     result = run_checks(facts)
     if fmt == "json":
-        _json(lint_document(result, label), sys.stdout)
+        doc = lint_document(result, label)
+        _write(None, lambda out: _json(doc, out))
     else:
-        sys.stdout.write(lint_text(result, label))
+        text = lint_text(result, label)
+        _write(None, lambda out: out.write(text))
     errors = any(f.severity is Severity.CRITICAL for f in result.findings) or bool(result.failures)
     warnings = any(f.severity is Severity.WARNING for f in result.findings)
     sys.exit(2 if errors else 1 if warnings and fail_on == "warning" else 0)
@@ -266,9 +278,11 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
         result = fix(source, options)
         label = source.label
     if fmt == "json":
-        _json(fix_document(result, label), sys.stdout)
+        doc = fix_document(result, label)
+        _write(None, lambda out: _json(doc, out))
     else:
-        sys.stdout.write(fix_text(result, label))
+        text = fix_text(result, label)
+        _write(None, lambda out: out.write(text))
     if result.applied is None:
         sys.exit(1 if result.plan.changes else 0)
     sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
@@ -293,12 +307,26 @@ def rules_cmd(code: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The console script: run one command, turn every error into one line and an exit code."""
+    try:
+        _dispatch(argv)
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
+        _silence_stdout()
+    sys.exit(code)
+
+
+def _dispatch(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="ostriage", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _fail("aborted", EXIT_USAGE)
+    except click.exceptions.Abort:  # Ctrl-C
+        _fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
         _fail(exc.format_message(), EXIT_USAGE)
     except UsageError as exc:
@@ -308,9 +336,16 @@ def main(argv: list[str] | None = None) -> None:
     except OstriageError as exc:
         _fail(str(exc), EXIT_INPUT)
     except OSError as exc:
-        _fail(f"{exc.filename or ''}: {exc.strerror or exc}", EXIT_INPUT)
+        _fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc.strerror or exc), EXIT_INPUT)
     except Exception as exc:
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report this)", EXIT_INTERNAL)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again (Python's own advice)."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # python -m ostriage.cli
