@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from ostriage.errors import UsageError
+from ostriage.errors import ParseError, UsageError
 from ostriage.facts.budget import Budget, neutron_budget
 from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts
@@ -93,8 +93,8 @@ def _ranges(facts: Facts | None, o: Overrides) -> tuple[tuple[IdRange, ...], str
     if o.ranges is not None:
         try:
             return parse_tunnel_ranges(o.ranges, o.tunnel_type), o.tunnel_type, "command line"
-        except ValueError as exc:
-            raise UsageError(f"--vni-ranges: {exc}") from None
+        except ParseError as exc:
+            raise UsageError(f"--vni-ranges: {exc.message}") from None
     config = facts.configs.get("neutron-server") if facts else None
     if config is not None:
         found = opts.tunnel_ranges(config.ini)

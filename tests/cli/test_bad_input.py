@@ -141,8 +141,6 @@ def test_binary_garbage_in_logs_does_not_stop_the_diagnosis(garbage: Path, seed_
         assert rendered.code == 2 and rendered.err == ""
 
 
-@pytest.mark.xfail(strict=True, reason="sources cut a line at 64 KiB without telling: the report should name the "
-                                       "file (issue 2: 'huge lines: a clear message naming the file')")
 def test_a_huge_line_is_named_in_the_report(garbage: Path, ostriage: Ostriage) -> None:
     doc = ostriage("diagnose", garbage, "--format", "json").json()
     assert any(p.startswith("var/log/neutron/neutron-server.log:") or p.startswith(

@@ -18,51 +18,59 @@ class Signature:
     id: str
     pattern: re.Pattern[str]
     origin: str
+    #: a literal every match contains: a substring test rejects most lines before any regex runs
+    needle: str
 
 
-def _sig(id_: str, regex: str, origin: str) -> Signature:
-    return Signature(id_, re.compile(regex), origin)
+def _sig(id_: str, regex: str, origin: str, needle: str) -> Signature:
+    return Signature(id_, re.compile(regex), origin, needle)
 
 
 SIGNATURES: tuple[Signature, ...] = (
     # neutron/plugins/ml2/drivers/type_tunnel.py _parse_tunnel_ranges: LOG.info("%(type)s ID ranges: %(range)s")
     _sig("neutron.tunnel-ranges", r"^(?P<type>\w+) ID ranges: (?P<ranges>\[.*\])\s*$",
-         "neutron type_tunnel.py"),
+         "neutron type_tunnel.py", " ID ranges: "),
     # neutron/plugins/ml2/drivers/type_vlan.py _parse_network_vlan_ranges
-    _sig("neutron.vlan-ranges", r"^Network VLAN ranges: (?P<ranges>\{.*\})\s*$", "neutron type_vlan.py"),
+    _sig("neutron.vlan-ranges", r"^Network VLAN ranges: (?P<ranges>\{.*\})\s*$",
+         "neutron type_vlan.py", "Network VLAN ranges: "),
     # neutron/plugins/ml2/managers.py TypeManager.initialize: LOG.info("Initializing driver for type '%s'")
-    _sig("neutron.type-driver-init", r"^Initializing driver for type '(?P<type>\w+)'", "neutron ml2 managers.py"),
+    _sig("neutron.type-driver-init", r"^Initializing driver for type '(?P<type>\w+)'",
+         "neutron ml2 managers.py", "Initializing driver for type"),
     # neutron/plugins/ml2/plugin.py Ml2Plugin.__init__
-    _sig("neutron.ml2-init-complete", r"^Modular L2 Plugin initialization complete", "neutron ml2 plugin.py"),
+    _sig("neutron.ml2-init-complete", r"^Modular L2 Plugin initialization complete",
+         "neutron ml2 plugin.py", "Modular L2 Plugin initialization complete"),
     # neutron/service.py (eventlet server, <= 2025.1)
-    _sig("neutron.api-listening",
-         r"^Neutron service started, listening on (?P<host>\S+):(?P<port>\d+)", "neutron service.py"),
+    _sig("neutron.api-listening", r"^Neutron service started, listening on (?P<host>\S+):(?P<port>\d+)",
+         "neutron service.py", "Neutron service started"),
     # neutron/plugins/ml2/drivers/ovn/mech_driver/mech_driver.py OVNMechanismDriver.initialize (19.0.0+)
     _sig("neutron.ovn-geneve-header-too-small",
          r"^Geneve max_header_size set too low for OVN \((?P<value>\d+) vs (?P<minimum>\d+)\)",
-         "neutron ovn mech_driver.py"),
+         "neutron ovn mech_driver.py", "max_header_size set too low"),
     # oslo_service/service.py ProcessLauncher
-    _sig("oslo.child-killed", r"^Child (?P<pid>\d+) killed by signal (?P<signal>\d+)", "oslo.service service.py"),
-    _sig("oslo.child-exited", r"^Child (?P<pid>\d+) exited with status (?P<status>\d+)", "oslo.service service.py"),
+    _sig("oslo.child-killed", r"^Child (?P<pid>\d+) killed by signal (?P<signal>\d+)",
+         "oslo.service service.py", "Child "),
+    _sig("oslo.child-exited", r"^Child (?P<pid>\d+) exited with status (?P<status>\d+)",
+         "oslo.service service.py", "Child "),
     # neutron/plugins/ml2/drivers/openvswitch/agent/ovs_neutron_agent.py setup_physical_bridges
-    _sig("ovs-agent.bridge-mapping",
-         r"^Mapping physical network (?P<physnet>\S+) to bridge (?P<bridge>\S+)\s*$", "neutron ovs_neutron_agent.py"),
+    _sig("ovs-agent.bridge-mapping", r"^Mapping physical network (?P<physnet>\S+) to bridge (?P<bridge>\S+)\s*$",
+         "neutron ovs_neutron_agent.py", "Mapping physical network "),
     _sig("ovs-agent.bridge-missing",
          r"^Bridge (?P<bridge>\S+) for physical network (?P<physnet>\S+) does not exist\. Agent terminated!",
-         "neutron ovs_neutron_agent.py"),
+         "neutron ovs_neutron_agent.py", "does not exist. Agent terminated!"),
     # nova/api/openstack/wsgi.py expected_errors / ResourceExceptionHandler
-    _sig("nova-api.unexpected-exception", r"^Unexpected exception in API method", "nova api/openstack/wsgi.py"),
+    _sig("nova-api.unexpected-exception", r"^Unexpected exception in API method",
+         "nova api/openstack/wsgi.py", "Unexpected exception in API method"),
     # nova/api/openstack/__init__.py FaultWrapper._error: "%(url)s returned with HTTP %(status)d"
     _sig("nova-api.http-error", r"^(?P<url>\S+) returned with HTTP (?P<status>\d{3})",
-         "nova api/openstack/__init__.py"),
+         "nova api/openstack/__init__.py", " returned with HTTP "),
     # keystoneauth1/session.py: ConnectFailure("Unable to establish connection to %s: %s")
     _sig("keystoneauth.connect-failure",
          r"Unable to establish connection to (?P<url>[a-z]+://[^\s:/]+(?::(?P<port>\d+))?\S*?):?(?:\s|$)",
-         "keystoneauth1 session.py"),
+         "keystoneauth1 session.py", "Unable to establish connection to "),
     # keystoneauth1/session.py retry warning
     _sig("keystoneauth.retrying",
          r"^Failure: (?P<error>.*)\. Retrying in (?P<delay>[\d.]+)s\. (?P<left>\d+) retries left",
-         "keystoneauth1 session.py"),
+         "keystoneauth1 session.py", "Retrying in "),
 )
 
 
@@ -79,7 +87,8 @@ def match_signature(message: str) -> tuple[Signature, re.Match[str]] | None:
     ('http://controller-1:9696/v2.0/ports', '9696')
     """
     for sig in SIGNATURES:
-        m = sig.pattern.search(message)
-        if m:
-            return sig, m
+        if sig.needle in message:
+            m = sig.pattern.search(message)
+            if m:
+                return sig, m
     return None

@@ -113,6 +113,8 @@ def _render(key: str, value: str, template: str | None, dialect: Dialect, eol: s
             spacing = after[: len(after) - len(after.lstrip(" \t"))]
             if not after.strip():  # "key =" with no value: space the new one as the key side is spaced
                 spacing = " " if head.endswith((" ", "\t")) else ""
+            if not value:  # no blank dangling after the separator (and setting "" again gives the same bytes)
+                spacing = ""
             return f"{head}{template[pos]}{spacing}{value}{_eol(template)}"
     return f"{key}={value}{eol}" if dialect == "systemd" else f"{key} = {value}{eol}"
 

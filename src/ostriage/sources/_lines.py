@@ -32,13 +32,17 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+#: what every truncation marker contains, to recognise a cut line
+TRUNCATED = " [ostriage: line truncated, "
+
+
 def truncation_marker(dropped: int) -> str:
     """What replaces the end of an over-long line.
 
     >>> truncation_marker(10)
     ' [ostriage: line truncated, 10 more bytes]'
     """
-    return f" [ostriage: line truncated, {dropped} more bytes]"
+    return f"{TRUNCATED}{dropped} more bytes]"
 
 
 def decompressing(name: str, raw: BinaryIO) -> BinaryIO | io.BufferedIOBase:

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ostriage.evidence import Line
-from ostriage.sources._lines import MAX_LINE, decompressing, iter_lines
+from ostriage.sources._lines import MAX_LINE, TRUNCATED, decompressing, iter_lines
 from ostriage.sources._rotation import rotation_order
+from ostriage.sources._size import size
 from ostriage.sources.base import Problem
 
 __all__ = ["Tree", "host_relative", "note"]
@@ -139,8 +140,13 @@ class Tree:
 
     def _lines(self, raw: BinaryIO, stream: BinaryIO | io.BufferedIOBase, shown: str) -> Iterator[Line]:
         number = 0
+        cut = False
         try:
             for number, text in enumerate(iter_lines(stream, self._max_line), 1):
+                if not cut and text.endswith(" more bytes]") and TRUNCATED in text:
+                    cut = True  # once per file: a log of huge lines would otherwise flood the report
+                    note(self.problems, shown, f"line {number} is longer than {size(self._max_line)}: "
+                                               "only its start is read")
                 yield Line(shown, number, text)
         except _READ_ERRORS as exc:
             where = f"after line {number}" if number else "at the start"
