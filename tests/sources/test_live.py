@@ -251,13 +251,17 @@ def test_files_under_a_fake_root(tmp_path: Path) -> None:
     assert live.kind == "live" and live.label == f"live:{tmp_path}"
 
 
-def test_symlink_out_of_a_fake_root_is_refused(tmp_path: Path) -> None:
+def test_absolute_symlinks_of_a_fake_root_stay_in_it(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    (root / "etc/passwd").symlink_to("/etc/passwd")
+    (root / "etc/neutron/plugins/ml2").mkdir(parents=True)
+    (root / "etc/passwd").symlink_to("/etc/passwd")  # this machine's /etc/passwd must never be read
+    (root / "etc/neutron/plugins/ml2/ml2_conf.ini").write_text("[ml2]\n")
+    (root / "etc/neutron/plugin.ini").symlink_to("/etc/neutron/plugins/ml2/ml2_conf.ini")  # as RDO has it
     live, _ = host(root)
     assert live.read_lines("/etc/passwd") is None
-    assert texts(live) == [f"/etc/passwd: leads outside {root} (to /etc/passwd); not read"]
+    assert texts(live) == ["/etc/passwd: symlink loop; not read"]
+    lines = live.read_lines("/etc/neutron/plugin.ini")
+    assert lines is not None and [ln.text for ln in lines] == ["[ml2]"]
 
 
 def test_collected_at_is_now_and_aware(tmp_path: Path) -> None:

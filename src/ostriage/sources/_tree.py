@@ -1,10 +1,10 @@
 """A read-only view of a directory tree standing for a host's file system.
 
-Both sources read files this way: a sosreport's root (``etc/``, ``var/log/``, ``sos_commands/``)
-and a live host's ``/`` (or a mounted image). Host paths are mapped under the root, and every
-path is resolved *physically* (``realpath``) and read only when the result is still inside the
-root: a symlink in a hostile report (``etc/passwd -> /etc/passwd``, or a chain of links whose
-``..`` climbs out) is refused at read time, whatever happened when the report was unpacked.
+Every source reads files this way: a sosreport's root (``etc/``, ``var/log/``, ``sos_commands/``),
+a copy of a host's files, and a live host's ``/``. Host paths are mapped under the root, and every
+symlink is followed as if the root were ``/`` (chroot semantics): an absolute link means a file of
+the same tree and ``..`` stops at the root, so a hostile report (``etc/passwd -> /etc/passwd``, or a
+chain of links whose ``..`` climbs out) can never make ostriage read this machine's files.
 Only regular files are opened (a fifo would block, a device could have side effects).
 
 Nothing here raises for bad evidence: absence is ``None``/empty, anything else is recorded as a
@@ -56,6 +56,10 @@ def host_relative(path: str) -> str:
     return posixpath.normpath("/" + path).lstrip("/")
 
 
+#: like the kernel's limit on symlinks followed in one lookup (MAXSYMLINKS)
+_MAX_LINKS = 40
+
+
 def _has_magic(segment: str) -> bool:
     return any(c in segment for c in "*?[")
 
@@ -69,15 +73,12 @@ class Tree:
         problems: list[Problem],
         display: Callable[[str], str],
         *,
-        outside: str,
         permission_hint: Callable[[str], str] = lambda _real: "",
         max_line: int = MAX_LINE,
     ) -> None:
         self.root = Path(os.path.realpath(root))
-        self._prefix = os.path.join(self.root, "")  # "/" stays "/", "/x" becomes "/x/"
         self.problems = problems
         self.display = display
-        self._outside = outside
         self._permission_hint = permission_hint
         self._max_line = max_line
 
@@ -86,21 +87,42 @@ class Tree:
     def resolve(self, rel: str) -> str | None:
         """The physical path of ``rel`` if it exists inside the root; ``None`` when absent.
 
-        A path leading outside the root is recorded as a problem and treated as absent.
+        Symlinks are followed as if the root were ``/`` (chroot semantics): in a copy of a host's
+        files, RDO's ``/etc/neutron/plugin.ini -> /etc/neutron/plugins/ml2/ml2_conf.ini`` means the
+        copy's own file, never this machine's. ``..`` stops at the root, so nothing resolves outside.
         """
-        joined = os.path.join(self.root, rel)
-        real = os.path.realpath(joined)
-        if not self._inside(real):
-            note(self.problems, self.display(rel), f"leads outside {self._outside} (to {real}); not read")
+        real = self._chroot_path(rel)
+        if real is None:
+            note(self.problems, self.display(rel), "symlink loop; not read")
             return None
         return real if os.path.exists(real) else None  # absent, or a dangling link
+
+    def _chroot_path(self, rel: str) -> str | None:
+        root = str(self.root)
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        current = root
+        hops = 0
+        while parts:
+            name = parts.pop(0)
+            if name == "..":
+                current = root if current == root else os.path.dirname(current)
+                continue
+            candidate = os.path.join(current, name)
+            if os.path.islink(candidate):
+                hops += 1
+                if hops > _MAX_LINKS:
+                    return None
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    current = root
+                parts[:0] = [p for p in target.split("/") if p not in ("", ".")]
+                continue
+            current = candidate
+        return current
 
     def relative(self, real: str) -> str:
         """Root-relative form of a physical path inside the root."""
         return os.path.relpath(real, self.root) if real != str(self.root) else ""
-
-    def _inside(self, real: str) -> bool:
-        return real == str(self.root) or real.startswith(self._prefix)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -219,8 +241,8 @@ class Tree:
             current = stack.pop()
             for name in self._listdir(current):
                 child = posixpath.join(current, name)
-                real = os.path.realpath(os.path.join(self.root, child))
-                if real not in seen and self._inside(real) and os.path.isdir(real):
+                real = self._chroot_path(child)
+                if real is not None and real not in seen and os.path.isdir(real):
                     seen.add(real)
                     yield child
                     stack.append(child)

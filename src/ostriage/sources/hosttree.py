@@ -39,7 +39,7 @@ class HostTree(Source):
         # copy of one directory is cited by the user's own paths to its files
         display = (lambda rel: rel) if self.mount == "/" else (
             lambda rel: posixpath.join(shown, rel) if rel else shown)
-        self._tree = Tree(self.path, self.problems, display, outside=str(path))
+        self._tree = Tree(self.path, self.problems, display)
 
     def __repr__(self) -> str:
         return f"HostTree({str(self.path)!r}, mount={self.mount!r})"

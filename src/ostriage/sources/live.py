@@ -81,7 +81,7 @@ class LiveHost(Source):
         self._runner = runner or subprocess_runner
         self._max_output = max_output_bytes
         self._max_line = max_line
-        self._tree = Tree(self.root, self.problems, _display, outside=f"{root}",
+        self._tree = Tree(self.root, self.problems, _display,
                           permission_hint=_permission_hint, max_line=max_line)
 
     def __repr__(self) -> str:
