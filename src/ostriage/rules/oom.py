@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from itertools import pairwise
 
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
@@ -11,6 +13,8 @@ from ostriage.rules._registry import rule
 
 #: two kills of the same service are a pattern, not an accident
 LOOP_KILLS = 2
+#: an active unit that has run this long (and longer than its loop ever let it) without a kill is out of it
+QUIET_MIN = timedelta(seconds=30)
 #: citations kept per finding: the first and the last kills, and the biggest one
 _MAX_CITED = 3
 
@@ -27,6 +31,24 @@ def _citations(group: KillGroup) -> tuple[Citation, ...]:
         if constraint is not None and e is group.last:
             out.append(Citation(constraint, "the memory cgroup the kernel was enforcing"))
     return tuple(out)
+
+
+def _quiet_since(facts: Facts, group: KillGroup) -> datetime | None:
+    """When the unit's current process started, if the kills are history: it started after the last
+    one, is active, and has run for longer than the loop ever let it (three times the usual interval
+    between kills, at least ``QUIET_MIN``). ``None`` while the loop may still be going on."""
+    state = facts.units.get(group.victim.unit or "")
+    props = state.properties if state else None
+    start = props.exec_main_start_timestamp if props else None
+    last = group.last.timestamp
+    if props is None or start is None or last is None or facts.collected_at is None:
+        return None
+    if props.active_state != "active" or start <= last:
+        return None
+    times = [e.timestamp for e in group.events if e.timestamp]
+    gaps = sorted((b - a for a, b in pairwise(times)), key=lambda d: d.total_seconds())
+    usual = gaps[len(gaps) // 2] if gaps else QUIET_MIN
+    return start if facts.collected_at - start >= max(QUIET_MIN, 3 * usual) else None
 
 
 def _kib(kb: int | None) -> str:
@@ -62,7 +84,8 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
         naming the cgroup.
     False positives:
         A single kill of a process that is not a service (a user's script) is reported at warning level
-        only. Kills older than the logs' rotation are not seen at all.
+        only. Kills before the unit's current start are history (info) once the current process has run
+        longer than the loop ever let it. Kills older than the logs' rotation are not seen at all.
     Remedy:
         Find out why the service needs the memory (other findings link here when they explain it); do
         not protect it from the OOM killer.
@@ -76,6 +99,9 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
         service = group.victim.service
         loop = n >= LOOP_KILLS
         severity = Severity.CRITICAL if loop or service is not None else Severity.WARNING
+        since = _quiet_since(facts, group)
+        if since is not None:
+            severity = Severity.INFO
         rss = [e.anon_rss_kb for e in group.events if e.anon_rss_kb is not None]
         rss_text = (f"; anon-rss at kill {human_bytes(min(rss) * 1024)}–{human_bytes(max(rss) * 1024)}"
                     if rss else "")
@@ -87,6 +113,8 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
             window = f" at {when(group.first.timestamp)}"
         name = group.victim.subject
         summary = f"{name} was OOM-killed {n} time{'s' if n > 1 else ''}{window}"
+        if since is not None:
+            summary += f"; its current process has run without a kill since {when(since)}"
         links: list[Link] = []
         if group.victim.unit:
             links.append(Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", group.victim.unit),
