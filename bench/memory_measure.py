@@ -24,6 +24,7 @@ The probe itself runs as: VENV/bin/python bench/memory_measure.py --probe CONF..
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -77,12 +78,18 @@ def probe(config_files: list[str]) -> int:
 
         def emit(self, record: logging.LogRecord) -> None:
             msg = record.getMessage()
+            seen = False
             if "retry" in msg.lower() or "retries" in msg.lower():
                 self.retries += 1
+                seen = True
                 if len(self.samples) < 3:
                     self.samples.append(msg[:300])
             if record.levelno >= logging.ERROR or "DBConnectionError" in msg or "gone away" in msg:
                 self.db_errors += 1
+                seen = True
+            if seen:  # streamed, so the parent still has the counts if the kernel kills us
+                print(json.dumps({"event": "retry", "retries": self.retries, "db_errors": self.db_errors,
+                                  "retry_samples": self.samples}), flush=True)
 
     counter = Counter()
     for name in ("oslo_db", "neutron_lib.db", "neutron.db", "neutron.plugins.ml2"):
@@ -92,9 +99,9 @@ def probe(config_files: list[str]) -> int:
 
     common_config.register_common_config_options()
     ml2_config.register_ml2_plugin_opts()
-    cfg.CONF(sum((["--config-file", f] for f in config_files), []), project="neutron")
+    cfg.CONF([arg for f in config_files for arg in ("--config-file", f)], project="neutron")
     baseline = _status_kib("VmRSS")
-    print(json.dumps({"event": "baseline", "rss_kib": baseline}), flush=True)
+    print(json.dumps({"event": "baseline", "baseline_rss_kib": baseline}), flush=True)
     start = time.monotonic()
     manager = managers.TypeManager()
     manager.initialize()
@@ -330,9 +337,15 @@ module = neutron.wsgi.api:application
     result: dict[str, Any] = {}
     try:
         if pt.mode == "probe":
-            assert proc.stdout is not None
-            reader = threading.Thread(target=lambda: [result.update(json.loads(line)) for line in proc.stdout
-                                                      if line.startswith("{")], daemon=True)
+            stdout = proc.stdout
+            assert stdout is not None
+
+            def read_events() -> None:
+                for line in stdout:
+                    if line.startswith("{"):
+                        result.update(json.loads(line))
+
+            reader = threading.Thread(target=read_events, daemon=True)
             reader.start()
             proc.wait(timeout)
             reader.join(5)
@@ -363,10 +376,8 @@ module = neutron.wsgi.api:application
         sampler.join()
         if proc.poll() is None and pt.mode == "uwsgi":
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(30)  # whatever is left is SIGKILLed with its cgroup just below
         pt.oom_kills = cg.oom_kills(ncg)
         pt.cgroup_peak_mib = round(cg.peak_bytes(ncg) / 2**20, 1)
         cg.kill_all_and_remove(ncg)
@@ -424,8 +435,11 @@ def header(db_version: str) -> dict[str, Any]:
             "peak_rss_mib": "max of VmHWM read from /proc/PID/status (sampled every 0.2 s by the parent, "
                             "and by the probe itself at the end); cgroup_peak_mib is the neutron memory "
                             "cgroup's memory.max_usage_in_bytes (includes page cache charged to it).",
-            "db": "db_rss_*: mariadbd VmRSS sampled every 0.2 s (before, peak, increase); "
-                  "db_cgroup_peak_mib: its cgroup's memory.max_usage_in_bytes (includes InnoDB file cache).",
+            "db": "db_rss_*: mariadbd VmRSS sampled every 0.2 s (before, peak, increase). One mariadbd serves "
+                  "a whole series (one packet size, sizes ascending, both releases in turn), so the increase is "
+                  "over what earlier points already made it allocate: a lower bound once the server is warm "
+                  "(0.0 means it did not grow). db_cgroup_peak_mib: its cgroup's memory.max_usage_in_bytes "
+                  "(includes InnoDB file cache).",
             "limits": "each run in its own memory cgroup (v1) nested under the bench's own with "
                       "memory.limit_in_bytes = neutron_cgroup_limit_bytes; oom = the cgroup's "
                       "memory.oom_control oom_kill counter went up (the kernel's memcg OOM killer).",
@@ -490,8 +504,9 @@ def main() -> int:
                 venv = Path(vpath)
                 dbname = "neutron_" + version.replace(".", "_")
                 ensure_schema(db, version, venv, dbname)
-                pyver = subprocess.run([str(venv / "bin/python"), "-c", "import platform;print(platform.python_version())"],
-                                       capture_output=True, text=True, check=True).stdout.strip()
+                pyver = subprocess.run(
+                    [str(venv / "bin/python"), "-c", "import platform; print(platform.python_version())"],
+                    capture_output=True, text=True, check=True).stdout.strip()
                 for mode in args.modes.split(","):
                     for tdrv in args.types.split(","):
                         for exp in (int(e) for e in args.exps.split(",")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -72,17 +73,13 @@ def kill_all_and_remove(cg: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while (left := all_pids(cg)) and time.monotonic() < deadline:
         for pid in left:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.3)
     # Children first: rmdir only works on empty leaf cgroups.
     for sub in sorted((p for p in cg.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        try:
+        with contextlib.suppress(OSError):  # retried by the parent's rmdir below, which reports
             sub.rmdir()
-        except OSError:
-            pass
     try:
         cg.rmdir()
     except OSError as exc:

@@ -87,6 +87,43 @@ firewall_driver = noop
 """
 
 
+def nova_conf() -> str:
+    # noauth2: requests carry "X-Auth-Token: user:project"; nova then reaches neutron with the
+    # keystoneauth1 "none" plugin at endpoint_override, the same session/adapter path as with keystone.
+    return f"""[DEFAULT]
+transport_url = fake://
+my_ip = 127.0.0.1
+# oslo.log to the file itself: on stderr (uWSGI's logto) it would use its colour handler.
+use_stderr = false
+log_file = /var/log/nova/nova-api.log
+state_path = /var/lib/nova
+
+[api]
+auth_strategy = noauth2
+
+[api_database]
+connection = mysql+pymysql://nova:{DB_PASSWORD}@127.0.0.1/nova_api
+
+[database]
+connection = mysql+pymysql://nova:{DB_PASSWORD}@127.0.0.1/nova
+
+[neutron]
+auth_type = none
+endpoint_override = http://127.0.0.1:9696
+
+[oslo_concurrency]
+lock_path = /var/lib/nova/tmp
+"""
+
+
+# Debian's nova-api init script binds uWSGI to every address unless told otherwise (and starts
+# nproc/2 processes): an operator's drop-in pinning it to loopback.
+NOVA_API_DROPIN = """[Service]
+ExecStart=
+ExecStart=/usr/bin/uwsgi_python3 --http-socket 127.0.0.1:8774 --ini /etc/nova/nova-api-uwsgi.ini --processes 2
+"""
+
+
 def override_conf(n: Neutron) -> str | None:
     """What `systemctl edit neutron-server` leaves in override.conf, or None for no drop-in."""
     lines = [f"MemoryMax={n.memory_max}"] if n.memory_max else []
@@ -96,9 +133,11 @@ def override_conf(n: Neutron) -> str | None:
 
 
 # Debian's ovn-ctl defaults to 0.0.0.0 for the NB/SB TCP remotes: pin them to loopback.
-OVN_CENTRAL_DEFAULTS = """# Set by the ostriage lab: NB/SB over TCP on loopback only.
-OVN_CTL_OPTS="--db-nb-addr=127.0.0.1 --db-sb-addr=127.0.0.1 --db-nb-create-insecure-remote=yes --db-sb-create-insecure-remote=yes"
-"""
+OVN_CENTRAL_DEFAULTS = (
+    "# Set by the ostriage lab: NB/SB over TCP on loopback only.\n"
+    'OVN_CTL_OPTS="--db-nb-addr=127.0.0.1 --db-sb-addr=127.0.0.1 '
+    '--db-nb-create-insecure-remote=yes --db-sb-create-insecure-remote=yes"\n'
+)
 
 # Debian's mariadb.socket listens on every address (ListenStream=3306) and hands the socket to
 # mariadbd, overriding bind-address: narrow it to loopback.

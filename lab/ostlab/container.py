@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 from . import cgroup, paths
 from .shell import LabError, log, run, wait_for
 
-# Whole controller (MariaDB, OVN, OVS, agent, nova stand-in, sos) without neutron-server stays near
+# Whole controller (MariaDB, OVN, OVS, agent, nova-api, sos) without neutron-server stays near
 # 1 GiB; neutron-server gets its own nested limit from its unit. 4 GiB leaves room for the bench
 # (7 + 3 GiB) under the 14 GiB the lab and the bench may hold together.
 CONTROLLER_LIMIT = int(os.environ.get("OSTRIAGE_LAB_LIMIT", str(4 << 30)))
@@ -21,12 +22,14 @@ CGROUP_NAME = "ostlab_controller"
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 CONTAINER_CA = "/usr/local/share/ostlab/host-ca-bundle.crt"
 CONTAINER_REPO = "/opt/ostriage-src"
+CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def state() -> dict[str, int | str] | None:
     if not paths.STATE.exists():
         return None
-    return json.loads(paths.STATE.read_text())
+    st: dict[str, int | str] = json.loads(paths.STATE.read_text())
+    return st
 
 
 def controller_cgroup() -> Path:
@@ -45,7 +48,10 @@ def leader() -> int:
 
 def enter_argv(cmd: list[str]) -> list[str]:
     """argv running cmd inside the container, charged to the controller's memory cgroup."""
-    return cgroup.enter_argv(controller_cgroup(), ["nsenter", "-t", str(leader()), "-a", "--", *cmd])
+    # env -i: nsenter would hand the host's environment (proxies, CA paths, pip settings) to the
+    # controller's commands; give them a root shell's environment of their own instead.
+    return cgroup.enter_argv(controller_cgroup(), ["nsenter", "-t", str(leader()), "-a", "--", "env", "-i",
+                                                   f"PATH={CONTAINER_PATH}", "HOME=/root", "LANG=C.UTF-8", *cmd])
 
 
 def sh(script: str, *, check: bool = True, timeout: float = 600, logname: str | None = "container") \
@@ -116,18 +122,16 @@ def shutdown() -> None:
         nspawn, lead = int(st["nspawn"]), int(st["leader"])
         if Path(f"/proc/{lead}").exists():
             log("powering off the container")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(lead, signal.SIGRTMIN + 4)  # systemd's "poweroff" signal
-            except ProcessLookupError:
-                pass
 
         def gone() -> bool:
             return not Path(f"/proc/{nspawn}").exists() or \
                 Path(f"/proc/{nspawn}/stat").read_text().split()[2] == "Z"
         try:
-            wait_for("the container to power off", gone, 60, 0.5)
+            wait_for("the container to power off", gone, 90, 0.5)
         except LabError:
-            log("container did not power off in 60s; killing its cgroup")
+            log("container did not power off in 90s; killing its cgroup")
     cg = controller_cgroup()
     cgroup.kill_all_and_remove(cg)
     if os.path.ismount(paths.RUN_ROOT):

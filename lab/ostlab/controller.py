@@ -10,6 +10,7 @@ from . import config, container, paths
 from .shell import LabError, log, wait_for
 
 UNITS = ("neutron-server.service", "neutron-openvswitch-agent.service", "nova-api.service")
+OWN_UNITS = ("neutron-server.service", "neutron-openvswitch-agent.service")  # nova-api's is Debian's
 DROPIN = "etc/systemd/system/neutron-server.service.d/override.conf"
 
 
@@ -22,10 +23,11 @@ def _write(rel: str, text: str, mode: int = 0o644) -> None:
 
 def lay_files() -> None:
     """Static files: units (where a package would put them), the wrapper, uWSGI ini, defaults."""
-    for unit in UNITS:
+    for unit in OWN_UNITS:
         _write(f"lib/systemd/system/{unit}", (paths.FILES / unit).read_text())
+    _write("etc/systemd/system/nova-api.service.d/ostlab-loopback.conf", config.NOVA_API_DROPIN)
+    _write("etc/nova/nova.conf", config.nova_conf(), 0o644)
     _write("usr/local/sbin/neutron-server-memcg", (paths.FILES / "neutron-server-memcg").read_text(), 0o755)
-    _write("usr/local/lib/ostlab/nova_api_standin.py", (paths.FILES / "nova_api_standin.py").read_text())
     _write("etc/neutron/neutron-api-uwsgi.ini", (paths.FILES / "neutron-api-uwsgi.ini").read_text())
     _write("etc/neutron/neutron.conf", config.neutron_conf(), 0o640)
     _write("etc/neutron/plugins/ml2/openvswitch_agent.ini", config.openvswitch_agent_ini(), 0o640)
@@ -62,6 +64,7 @@ def setup_services() -> float:
         "mariadb -e \"CREATE DATABASE IF NOT EXISTS neutron; "
         f"CREATE USER IF NOT EXISTS 'neutron'@'127.0.0.1' IDENTIFIED BY '{config.DB_PASSWORD}'; "
         "GRANT ALL ON neutron.* TO 'neutron'@'127.0.0.1';\"")
+    setup_nova()
     log("neutron-db-manage upgrade heads")
     container.sh("/opt/neutron/bin/neutron-db-manage --config-file /etc/neutron/neutron.conf "
                  "--config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade heads", timeout=600,
@@ -75,6 +78,26 @@ def setup_services() -> float:
         raise LabError("openvswitch-switch did not start: " + container.sh(
             "journalctl -u ovs-vswitchd -u ovsdb-server -n 5 --no-pager", check=False).stdout[-300:])
     return time.monotonic() - start
+
+
+def setup_nova() -> None:
+    """nova's three databases and cell mappings, as the install guide has them. Once per lab."""
+    if exists("var/lib/nova/.ostlab-db-ready"):
+        return
+    log("nova-manage: api_db sync, cell0/cell1, db sync")
+    pw = config.DB_PASSWORD
+    container.sh(
+        "mariadb -e \"CREATE DATABASE IF NOT EXISTS nova_api; CREATE DATABASE IF NOT EXISTS nova; "
+        f"CREATE DATABASE IF NOT EXISTS nova_cell0; CREATE USER IF NOT EXISTS 'nova'@'127.0.0.1' IDENTIFIED BY '{pw}'; "
+        "GRANT ALL ON nova_api.* TO 'nova'@'127.0.0.1'; GRANT ALL ON nova.* TO 'nova'@'127.0.0.1'; "
+        "GRANT ALL ON nova_cell0.* TO 'nova'@'127.0.0.1';\"")
+    manage = "su -s /bin/sh nova -c"
+    container.sh(f"{manage} 'nova-manage api_db sync' && "
+                 f"{manage} 'nova-manage cell_v2 map_cell0 --database_connection "
+                 f"mysql+pymysql://nova:{pw}@127.0.0.1/nova_cell0' && "
+                 f"{{ {manage} 'nova-manage cell_v2 create_cell --name cell1' || true; }} && "
+                 f"{manage} 'nova-manage db sync' && touch /var/lib/nova/.ostlab-db-ready",
+                 timeout=900, logname="nova-manage")
 
 
 def reset_logs() -> None:

@@ -106,6 +106,27 @@ def neutron_venv() -> None:
     open(stamp, "w").close()
 
 
+def nova_api() -> None:
+    """Debian's real nova-api (zed, 26.x) under Debian's uWSGI; configured by the lab, not by debconf."""
+    stamp = _stamp("nova-api")
+    if os.path.exists(stamp):
+        return
+    log("apt-get install nova-api in the image (Debian's nova 26, a few minutes)")
+    # No debconf database/keystone/rabbit set-up: the lab writes nova.conf and runs nova-manage itself.
+    # Disabled at boot: the scenarios start it once its configuration and databases exist.
+    _in_image("""
+        printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+        for q in configure_db configure_rabbit configure_neutron configure_placement; do
+            echo "nova-common nova/$q boolean false" | debconf-set-selections
+        done
+        echo "nova-api nova/register-endpoint boolean false" | debconf-set-selections
+        apt-get -y -q install --no-install-recommends nova-api python3-pymysql
+        systemctl disable nova-api.service nova-api-metadata.service
+        rm -f /usr/sbin/policy-rc.d
+    """, "image-nova")
+    open(stamp, "w").close()
+
+
 def build() -> float:
     """Idempotent: each step is skipped when its stamp exists. Returns seconds spent."""
     start = time.monotonic()
@@ -115,6 +136,7 @@ def build() -> float:
     debootstrap()
     packages()
     neutron_venv()
+    nova_api()
     if not paths.IMAGE_ROOT.is_dir():
         raise LabError(f"image missing after build: {paths.IMAGE_ROOT}")
     return time.monotonic() - start

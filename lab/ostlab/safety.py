@@ -39,8 +39,8 @@ def assert_nothing_left() -> None:
     if left:
         raise LabError(f"cgroups left: {left}")
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-    mine = [line for line in ps.splitlines() if str(paths.RUN_ROOT) in line or "systemd-nspawn" in line
-            and paths.MACHINE in line]
+    mine = [line for line in ps.splitlines() if str(paths.RUN_ROOT) in line or ("systemd-nspawn" in line
+            and paths.MACHINE in line)]
     if mine:
         raise LabError("lab processes left: " + " | ".join(mine))
     if paths.RUN.exists():

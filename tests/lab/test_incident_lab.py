@@ -1,0 +1,155 @@
+"""The real incident lab, end to end: real neutron, MariaDB, OVN, systemd and the kernel's OOM killer.
+
+Needs root, Debian 12, a cgroup v1 memory controller and about 15 minutes (first run: + the image
+build, about 3 minutes). Run with: sudo .venv/bin/python -m pytest -m lab tests/lab -v
+The tests share one lab (module fixture) and run in file order; the last one tears it down and checks
+that nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "lab"))
+
+from ostlab import (  # noqa: E402 - the lab package lives outside src/, on purpose
+    bundle,
+    cgroup,
+    container,
+    controller,
+    paths,
+    safety,
+    scenarios,
+)
+
+CONTAINER_VENV = "/opt/ostriage-venv"
+
+
+def _skip_unless_possible() -> None:
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root")
+    if not Path("/sys/fs/cgroup/memory").is_dir():
+        pytest.skip("the lab needs the cgroup v1 memory controller")
+    if shutil.which("apt-get") is None:
+        pytest.skip("the lab needs Debian's apt-get")
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[None]:
+    _skip_unless_possible()
+    from ostlab.__main__ import cmd_up
+
+    cmd_up()
+    yield
+    # test_teardown normally did this already; make sure even when a test failed midway.
+    container.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ostriage_inside(lab: None) -> str:
+    """ostriage installed in a venv inside the live controller, from this checkout."""
+    cert = f"PIP_CERT={container.CONTAINER_CA} " if Path(container.HOST_CA).exists() else ""
+    # The checkout is bind-mounted read-only; pip builds in-tree, so build from a copy.
+    container.sh(f"rm -rf /tmp/ostriage-src && cp -r {container.CONTAINER_REPO} /tmp/ostriage-src && "
+                 "rm -rf /tmp/ostriage-src/.venv /tmp/ostriage-src/build && "
+                 f"python3 -m venv {CONTAINER_VENV} && "
+                 f"{cert}{CONTAINER_VENV}/bin/pip install -q 'setuptools>=69' wheel && "
+                 # pip's isolated build environment ignores PIP_CERT; build with the venv's own tools.
+                 f"{cert}{CONTAINER_VENV}/bin/pip install -q --no-build-isolation /tmp/ostriage-src",
+                 timeout=900, logname="ostriage-install")
+    return f"{CONTAINER_VENV}/bin/ostriage"
+
+
+def _diagnosis(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert proc.returncode in (0, 1, 2), f"ostriage failed (rc {proc.returncode}): {proc.stderr[-2000:]}"
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return doc
+
+
+def diagnose_live(ostriage: str) -> dict[str, Any]:
+    """`ostriage diagnose` on the live controller, run inside it (its /, its systemd, its journal)."""
+    return _diagnosis(subprocess.run(container.enter_argv([ostriage, "diagnose", "--format", "json"]),
+                                     capture_output=True, text=True, timeout=600))
+
+
+def diagnose_bundle(sos_dir: Path) -> dict[str, Any]:
+    """`ostriage diagnose` on the collected sosreport, run on the host from this checkout's environment."""
+    exe = shutil.which("ostriage", path=str(Path(sys.executable).parent)) or "ostriage"
+    return _diagnosis(subprocess.run([exe, "diagnose", str(sos_dir), "--format", "json"],
+                                     capture_output=True, text=True, timeout=600))
+
+
+def rules(doc: dict[str, Any]) -> list[str]:
+    return [rc["rule"] for rc in doc["root_causes"]]
+
+
+def http_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return int(resp.status)
+    except OSError:
+        return None
+
+
+def test_seed_is_diagnosed_live_and_from_its_sosreport(lab: None, ostriage_inside: str) -> None:
+    seen = scenarios.apply("seed")
+    assert int(seen["neutron_server"]["NRestarts"]) > 3
+    assert int(seen["oom_kills"]) >= 4
+    safety.assert_loopback_only()  # mid-incident: every lab listener is on loopback
+
+    live = diagnose_live(ostriage_inside)
+    assert live["status"] == "critical"
+    assert rules(live)[0] == "ml2-segment-range-too-large", rules(live)
+    assert "ovs-agent-bridge-missing" in rules(live)
+
+    sos = bundle.collect("seed-test")
+    dmesg = (sos / "sos_commands/kernel/dmesg").read_text()
+    assert "Memory cgroup out of memory: Killed process" in dmesg
+    from_sos = diagnose_bundle(sos)
+    assert from_sos["status"] == "critical"
+    assert rules(from_sos)[0] == "ml2-segment-range-too-large", rules(from_sos)
+    assert "ovs-agent-bridge-missing" in rules(from_sos)
+
+
+def test_limit_too_low_blames_the_limit_not_the_range(lab: None, ostriage_inside: str) -> None:
+    scenarios.apply("limit-too-low")
+    for doc in (diagnose_live(ostriage_inside), diagnose_bundle(bundle.collect("limit-too-low-test"))):
+        assert doc["status"] == "critical"
+        assert "unit-memory-limit-below-need" in rules(doc), rules(doc)
+        assert "ml2-segment-range-too-large" not in rules(doc)
+
+
+def test_fixed_config_brings_9696_back_and_is_healthy(lab: None, ostriage_inside: str) -> None:
+    scenarios.apply("healthy")
+    assert http_status(f"{paths.API_URL}/v2.0/networks") == 200
+    assert controller.exists("etc/neutron/plugins/ml2/ml2_conf.ini")
+    for doc in (diagnose_live(ostriage_inside), diagnose_bundle(bundle.collect("healthy-test"))):
+        assert doc["status"] != "critical", rules(doc)
+        assert doc["root_causes"] == [] or all(rc.get("severity") != "critical" for rc in doc["root_causes"])
+
+
+def test_teardown_leaves_nothing(lab: None) -> None:
+    pids = safety.lab_pids()
+    assert pids, "the lab should be running before teardown"
+    container.shutdown()
+    safety.assert_nothing_left()
+    still = [p for p in pids if Path(f"/proc/{p}").exists()
+             and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+    assert still == [], f"lab processes still alive: {still}"
+    assert not any(p.name.startswith(container.CGROUP_NAME) for p in
+                   (cgroup.MEMORY_ROOT / cgroup.own_path().lstrip("/")).iterdir())
+    assert http_status(f"{paths.API_URL}/v2.0/networks") is None
