@@ -21,10 +21,13 @@ into a low–high span and are named in ``Estimate.assumptions``.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 from ostriage.knowledge.releases import NeutronRelease, TunnelSync
@@ -82,12 +85,32 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Coefficients:
-    """Fitted from measurements of one sync behaviour (per start kind)."""
+    """Fitted from measurements of one sync behaviour (per start kind).
+
+    ``points`` are the measured bytes per ID at each range size: the cost per ID is not constant
+    (CPython grows sets and lists by powers of two), so it is interpolated on a log scale between
+    measured sizes and held at the nearest end outside them.
+    """
 
     base_bytes: float
-    bytes_per_id: float
+    points: tuple[tuple[int, float], ...]
     seconds_per_id: float
     db_bytes_per_id: float
+
+    def bytes_per_id(self, n: int) -> float:
+        """
+        >>> c = Coefficients(0, ((1 << 16, 100.0), (1 << 20, 200.0)), 0, 0)
+        >>> c.bytes_per_id(1 << 10), c.bytes_per_id(1 << 18), c.bytes_per_id(1 << 24)
+        (100.0, 150.0, 200.0)
+        """
+        pts = self.points
+        if n <= pts[0][0]:
+            return pts[0][1]
+        for (n0, b0), (n1, b1) in pairwise(pts):
+            if n <= n1:
+                t = (math.log2(n) - math.log2(n0)) / (math.log2(n1) - math.log2(n0))
+                return b0 + t * (b1 - b0)
+        return pts[-1][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +123,15 @@ class Model:
     provenance: str
 
 
-def _load() -> Model:
+@functools.cache
+def model() -> Model:
+    """The fitted coefficients (``data/neutron_memory_model.json``), read once."""
     raw: dict[str, Any] = json.loads(
         resources.files("ostriage.knowledge").joinpath("data/neutron_memory_model.json").read_text())
     return Model(
-        releases={TunnelSync(k): {start: Coefficients(**c) for start, c in v.items()}
+        releases={TunnelSync(k): {start: Coefficients(c["base_bytes"], tuple((int(n), b) for n, b in c["points"]),
+                                                      c["seconds_per_id"], c["db_bytes_per_id"])
+                                  for start, c in v.items()}
                   for k, v in raw["sync"].items()},
         worker_base_bytes=raw["worker_base_bytes"],
         uwsgi_worker_extra_bytes=raw["uwsgi_worker_extra_bytes"],
@@ -114,7 +141,6 @@ def _load() -> Model:
     )
 
 
-MODEL = _load()
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +243,8 @@ def estimate(inputs: Inputs) -> Estimate:
     if inputs.first_start is None:
         notes.append("start: first start or restart (allocation table already filled) both considered")
     packet = inputs.max_allowed_packet
-    statement = in_clause_bytes(inputs.ranges) * MODEL.statement_overhead
+    fitted = model()
+    statement = in_clause_bytes(inputs.ranges) * fitted.statement_overhead
     overflow: bool | None = None
     if TunnelSync.IN_CLAUSE_FAST_EXIT in syncs:
         if packet is None:
@@ -232,13 +259,17 @@ def estimate(inputs: Inputs) -> Estimate:
     db: list[float] = []
     for sync in syncs:
         for start in starts:
-            c = MODEL.releases[sync][start]
+            c = fitted.releases[sync][start]
             bases.append(c.base_bytes)
-            synced = c.base_bytes + n * c.bytes_per_id
+            synced = c.base_bytes + n * c.bytes_per_id(n)
+            garbage = n * fitted.failed_attempt_bytes_per_id
             if sync is TunnelSync.IN_CLAUSE_FAST_EXIT and overflow:
                 # each failed attempt leaves its statement's garbage; 1 + DB_MAX_RETRIES attempts at most
-                per += [synced + n * MODEL.failed_attempt_bytes_per_id,
-                        synced + DB_MAX_RETRIES * n * MODEL.failed_attempt_bytes_per_id]
+                per += [synced + garbage, synced + DB_MAX_RETRIES * garbage]
+            elif sync is TunnelSync.IN_CLAUSE_FAST_EXIT and statement > DEFAULT_MAX_ALLOWED_PACKET:
+                # a statement this large fails for other reasons too (the server's on-disk temporary
+                # table for the IN list, measured at 2^24 with a 1 GiB packet): one retry's garbage
+                per += [synced, synced + garbage]
             else:
                 per.append(synced)
             secs.append(n * c.seconds_per_id)
@@ -254,14 +285,14 @@ def estimate(inputs: Inputs) -> Estimate:
     syncing: list[float] = []
     totals: list[Span] = []
     peaks: list[float] = []
-    rest = Span(MODEL.worker_base_bytes, MODEL.worker_base_bytes)
+    rest = Span(fitted.worker_base_bytes, fitted.worker_base_bytes)
     for server in servers:
         if server is Server.EVENTLET:
             # the parent syncs before forking; workers start from the parent's baseline
             peak, k, others = sync_peak, Span(1, 1), workers.scale(rest)
         else:
             # every uWSGI worker loads the whole API application besides the sync (lazy-apps)
-            extra = Span(MODEL.uwsgi_worker_extra_bytes, MODEL.uwsgi_worker_extra_bytes)
+            extra = Span(fitted.uwsgi_worker_extra_bytes, fitted.uwsgi_worker_extra_bytes)
             peak = sync_peak + extra
             if inputs.segment_range_plugin:
                 k = Span(1, 1)
