@@ -133,6 +133,27 @@ def test_limit_too_low_blames_the_limit_not_the_range(lab: None, ostriage_inside
         assert "ml2-segment-range-too-large" not in rules(doc)
 
 
+def test_fix_apply_on_the_live_seed_brings_neutron_back(lab: None, ostriage_inside: str) -> None:
+    """issue 5 in the lab: the reviewed fix, applied for real inside the crash-looping controller, reads
+    the segments in use from neutron's database, restarts the unit, watches it for two minutes (no
+    OOM kill in the kernel's ring buffer) and neutron answers again."""
+    seen = scenarios.apply("seed")
+    assert int(seen["oom_kills"]) >= 4
+    proc = subprocess.run(container.enter_argv([ostriage_inside, "fix", "--apply", "--verify-seconds", "120",
+                                                "--format", "json"]),
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"fix failed (rc {proc.returncode}): {proc.stdout[-3000:]} {proc.stderr[-2000:]}"
+    result = json.loads(proc.stdout)
+    changed = {c["path"]: c["diff"] for c in result["changes"]}
+    assert "+vni_ranges = 1:65535" in changed["/etc/neutron/plugins/ml2/ml2_conf.ini"]
+    assert "-OOMScoreAdjust=-1000" in changed["/etc/systemd/system/neutron-server.service.d/override.conf"]
+    assert any("segments in use: 0" in r for r in result["reasoning"]), result["reasoning"]
+    assert result["verified"]["ok"] and not result["rolled_back"], result["verified"]
+    assert http_status(f"{paths.API_URL}/v2.0/networks") == 200
+    after = diagnose_live(ostriage_inside)
+    assert "ml2-segment-range-too-large" not in [f["rule"] for f in after["findings"]]
+
+
 def test_fixed_config_brings_9696_back_and_is_healthy(lab: None, ostriage_inside: str) -> None:
     scenarios.apply("healthy")
     assert http_status(f"{paths.API_URL}/v2.0/networks") == 200

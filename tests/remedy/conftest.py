@@ -263,6 +263,7 @@ class ScriptedHost:
     units: dict[str, UnitScript]
     kernel: list[tuple[float, str]] = field(default_factory=list)
     port_answers_from: float | None = 0.0
+    ring_buffer: bool = False
     clock: float = 0.0
     calls: list[tuple[str, ...]] = field(default_factory=list)
     http_calls: list[tuple[str, int]] = field(default_factory=list)
@@ -272,6 +273,9 @@ class ScriptedHost:
         if argv[:2] == ["systemctl", "show"]:
             props = self.units[argv[2]].at(self.clock)
             return "".join(f"{k}={v}\n" for k, v in props.items())
+        if argv[0] == "dmesg":
+            # the whole ring buffer, kills from before the restart included, when the host has one
+            return "".join(f"{text}\n" for t, text in self.kernel if t <= self.clock) if self.ring_buffer else ""
         if argv[0] == "journalctl":
             since = any(a.startswith("--since=") for a in argv)
             return "".join(f"{text}\n" for t, text in self.kernel if t <= self.clock and (t >= 0 or not since))

@@ -83,3 +83,14 @@ def test_a_port_that_never_answers_fails_after_the_window() -> None:
 def test_a_port_answering_late_in_the_window_passes() -> None:
     host = ScriptedHost({UNIT: steady()}, port_answers_from=30.0)
     assert verify(host.host, [UNIT], 9696, 30, SINCE).ok
+
+
+def test_the_ring_buffer_counts_kills_since_the_watch_began() -> None:
+    """Inside a container the journal never sees the kernel: dmesg does, history included."""
+    kill = "Memory cgroup out of memory: Killed process 9311 (uwsgi) total-vm:2151504kB, anon-rss:2092176kB"
+    quiet = ScriptedHost({UNIT: steady()}, kernel=[(-30.0, OLD_KILL)], ring_buffer=True)
+    assert verify(quiet.host, [UNIT], 9696, 20, SINCE).ok
+    assert not [c for c in quiet.calls if c[0] == "journalctl"]
+    loud = ScriptedHost({UNIT: steady()}, kernel=[(-30.0, OLD_KILL), (10.0, kill)], ring_buffer=True)
+    verdict = verify(loud.host, [UNIT], 9696, 60, SINCE)
+    assert verdict.details == ["1 OOM kill(s) since the restart"] and 10 <= loud.clock < 60

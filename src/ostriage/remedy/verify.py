@@ -59,9 +59,19 @@ def _props(host: Host, unit: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-def _oom_kills(host: Host, since: str) -> int:
-    out = host.run(["journalctl", "-k", "--no-pager", "-o", "cat", f"--since={since}"])
-    return sum("Killed process" in line for line in out.splitlines())
+def _kills_in(text: str) -> int:
+    return sum("Killed process" in line for line in text.splitlines())
+
+
+def _ring_buffer_kills(host: Host) -> int | None:
+    """Kills in the kernel's ring buffer, or ``None`` when it cannot be read. The ring buffer is what
+    counts: a container's journal never receives the kernel's messages."""
+    out = host.run(["dmesg"])
+    return _kills_in(out) if out.strip() else None
+
+
+def _journal_kills(host: Host, since: str) -> int:
+    return _kills_in(host.run(["journalctl", "-k", "--no-pager", "-o", "cat", f"--since={since}"]))
 
 
 def verify(host: Host, units: Sequence[str], port: int | None, seconds: float, since: str) -> Verdict:
@@ -69,6 +79,7 @@ def verify(host: Host, units: Sequence[str], port: int | None, seconds: float, s
     verdict = Verdict(True)
     start = host.now()
     first = {u: _props(host, u) for u in units}
+    ring_before = _ring_buffer_kills(host)
     answered = port is None
     while True:
         for unit in units:
@@ -79,7 +90,8 @@ def verify(host: Host, units: Sequence[str], port: int | None, seconds: float, s
                 return Verdict(False, [f"{unit} restarted again (NRestarts {first[unit].get('NRestarts')} → "
                                        f"{now.get('NRestarts')}, main PID {first[unit].get('MainPID')} → "
                                        f"{now.get('MainPID')})"])
-        kills = _oom_kills(host, since)
+        ring = _ring_buffer_kills(host) if ring_before is not None else None
+        kills = ring - ring_before if ring is not None and ring_before is not None else _journal_kills(host, since)
         if kills:
             return Verdict(False, [f"{kills} OOM kill(s) since the restart"])
         if not answered and port is not None:
