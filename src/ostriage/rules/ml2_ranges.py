@@ -110,6 +110,10 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
                            "neutron serves its API only after the sync has finished"),)
         observed = (f" The OOM records show neutron at anon-rss up to {human_bytes(top_kb * 1024)} when killed."
                     if rss else "")
+        limits = [e.memcg_limit_kb * 1024 for g in neutron_kills for e in g.memcg_kills if e.memcg_limit_kb]
+        if limits and max(limits) < est.per_process.low:
+            observed += (f" Its memory cgroup stops it at {human_bytes(max(limits))}, far below the predicted "
+                         "peak: it never gets through the sync, so it never serves.")
         first = ranges.ranges[0].first
         new_value = suggested_ranges(first)
         yield ml2_segment_range_too_large.finding(
