@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab-test lint bench clean
+.PHONY: demo test lab lab-down lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,16 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench
 
+# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md
+lab:
+	PYTHONPATH=lab $(PYTHON) -m ostlab up
+	PYTHONPATH=lab $(PYTHON) -m ostlab scenario seed
+
+lab-down:
+	PYTHONPATH=lab $(PYTHON) -m ostlab down
+
 lab-test: $(STAMP)
-	$(BIN)/pytest -q -m lab tests/lab
+	$(BIN)/pytest -v -m lab tests/lab -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python bench/memory_model.py

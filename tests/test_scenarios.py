@@ -59,3 +59,13 @@ def test_every_claim_cites_a_real_line(name: str, sos: Path, expected: Path) -> 
         for ev in finding["evidence"]:
             lines = (sos / ev["path"]).read_text(errors="replace").splitlines()
             assert lines[ev["line"] - 1].rstrip("\r") == ev["text"] or "***" in ev["text"], (finding["key"], ev)
+
+
+def test_kills_are_placed_before_the_restarts_they_caused() -> None:
+    """The recorded seed bundle has dmesg only (seconds since boot) and `uptime` (to the minute): the boot
+    time is refined with systemd's notices, so no restart appears before the kill that caused it."""
+    doc = _document(ROOT / "examples" / "seed-incident")
+    events = [(t["time"], t["what"]) for t in doc["timeline"] if "neutron-server.service" in t["what"]]
+    first_kill = next(time for time, what in events if "OOM-killed" in what)
+    first_restart = next(time for time, what in events if "restart 1" in what)
+    assert first_kill < first_restart

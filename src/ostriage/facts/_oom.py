@@ -11,9 +11,16 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.kernel_oom import OomEvent
 
-__all__ = ["merge_oom_events"]
+__all__ = ["align_boot_time", "merge_oom_events"]
+
+#: how far a boot time computed from ``uptime`` (to the minute) may be off
+UPTIME_SLACK = timedelta(seconds=90)
+#: systemd notices a kill of its unit's process within this long (cgroup v2 OOM notice, main exit)
+NOTICE_LAG = timedelta(seconds=3)
+_STEP = timedelta(milliseconds=500)
 
 _Key = tuple[int | None, str | None, int | None, float | None]
 
@@ -61,3 +68,34 @@ def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: dateti
         merged.append(event)
     merged.sort(key=lambda e: (e.timestamp or datetime.min, e.monotonic or 0.0))
     return merged
+
+
+def align_boot_time(boot: datetime, events: Iterable[OomEvent], notices: Iterable[UnitEvent]) -> datetime:
+    """Refine a boot time known only to the minute with systemd's own notices of the same kills.
+
+    dmesg gives kills in seconds since boot; ``uptime`` gives the boot to the minute, enough to put a
+    kill before the restart it caused. Each kill of a unit's process is followed within seconds by
+    systemd's notice (``A process of this unit has been killed by the OOM killer`` or ``Main process
+    exited, code=killed``): the shift that makes most kills precede a notice of their unit is the
+    boot time's error. Kept unchanged unless at least two kills agree.
+    """
+    kills = [(e.monotonic, e.unit) for e in events if e.monotonic is not None and e.unit and e.timestamp is None]
+    seen: dict[str, list[datetime]] = {}
+    for n in notices:
+        if n.unit and n.timestamp and (n.kind is UnitEventKind.OOM_KILL
+                                       or (n.kind is UnitEventKind.MAIN_EXITED and n.code in ("killed", "dumped"))):
+            seen.setdefault(n.unit, []).append(n.timestamp)
+    if len(kills) < 2 or not seen:
+        return boot
+
+    def matches(candidate: datetime) -> int:
+        hits = 0
+        for monotonic, unit in kills:
+            at = candidate + timedelta(seconds=monotonic)
+            hits += any(at <= t <= at + NOTICE_LAG for t in seen.get(unit, ()))
+        return hits
+
+    steps = int(UPTIME_SLACK / _STEP)
+    best = max((boot + k * _STEP for k in range(-steps, steps + 1)),
+               key=lambda c: (matches(c), -abs((c - boot).total_seconds())))
+    return best if matches(best) >= 2 else boot

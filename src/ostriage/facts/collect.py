@@ -14,7 +14,7 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._logs import journal_log_events, scan_service_logs
-from ostriage.facts._oom import merge_oom_events
+from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
 from ostriage.knowledge.releases import parse_neutron_version
@@ -114,21 +114,27 @@ class _Collector:
         logs = [counted(self.source.read_log(p)) for p in KERNEL_LOGS]
         streams += [parse_oom_events(lines, year=self.year) for lines in logs]
         streams.append(oom_events_from_journal(self.journal_kernel))
-        self.facts.oom_events = merge_oom_events(streams, self.facts.collected_at, self._boot_time())
+        events = [e for stream in streams for e in stream]
+        boot, approximate = self._boot_time()
+        if boot is not None and approximate:
+            boot = align_boot_time(boot, events, self.unit_events)
+        self.facts.oom_events = merge_oom_events([events], self.facts.collected_at, boot)
         if not seen[0] and not self.journal_kernel:
             # no kernel line at all: "no OOM kill" would mean nothing
             self.facts.missing.append(
                 "kernel log (dmesg, kern.log, messages, syslog, journal): OOM kills cannot be seen")
 
-    def _boot_time(self) -> datetime | None:
+    def _boot_time(self) -> tuple[datetime | None, bool]:
+        """Collection time minus uptime, and whether it is only to the minute (``uptime``'s output)."""
         if self.facts.collected_at is None:
-            return None
+            return None, False
         proc = self.source.read_lines("/proc/uptime")
         up = parse_proc_uptime(proc) if proc is not None else None
-        if up is None:
-            out = self.source.command("uptime")
-            up = parse_uptime(out.lines) if out is not None else None
-        return self.facts.collected_at - up if up is not None else None
+        if up is not None:
+            return self.facts.collected_at - up, False
+        out = self.source.command("uptime")
+        up = parse_uptime(out.lines) if out is not None else None
+        return (self.facts.collected_at - up, True) if up is not None else (None, False)
 
     def systemctl(self) -> None:
         out = self.source.command("systemctl-show-all")
