@@ -72,8 +72,8 @@ def ovs_agent_bridge_missing(facts: Facts) -> Iterator[Finding]:
             severity=Severity.CRITICAL,
             summary=f"neutron-openvswitch-agent exits: bridge {bridge} for physical network {physnet} does not exist",
             explanation=(f"bridge_mappings maps {physnet} to {bridge}, but Open vSwitch has no bridge {bridge}; "
-                         "the agent refuses to start without it ('Agent terminated!'), so this host gets no L2 "
-                         "agent at all."),
+                         "the agent gives up at start ('Agent terminated!'), so this host has no working L2 agent "
+                         "(from neutron 2023.x the process may even stay up: only its main loop ends)."),
             evidence=tuple(evidence),
             remedy=Remedy(
                 title=f"create {bridge} (ovs-vsctl add-br {bridge}) or correct bridge_mappings",
