@@ -51,7 +51,8 @@ def test_errors_are_one_line(args: list[str], code: int, error: str) -> None:
 
 
 def test_predict_the_incident() -> None:
-    run = _run("predict", "--vni-ranges", "1:16777215", "--release", "2024.1", "--memory-max", "2G")
+    # a restart of 2024.1 loads every allocation row (a first start measured 1.8 GiB: at risk, not certain)
+    run = _run("predict", "--vni-ranges", "1:16777215", "--release", "2024.1", "--restart", "--memory-max", "2G")
     assert (run.returncode, run.stderr) == (2, "")
     assert "verdict: WILL OOM" in run.stdout
     assert "neutron start-up for geneve ranges 1:16777215 (16,777,215 IDs, from command line)" in run.stdout

@@ -89,7 +89,7 @@ def test_lint(target: Path, args: list[str], code: int, ostriage: Ostriage) -> N
     (["--vni-ranges", "1:1000", "--memory-max", "64G"], 0, "FITS"),
     (["--vni-ranges", "1:1000"], 0, "no budget known"),
     (["--vni-ranges", "1:16777215", "--memory-max", "32G"], 1, "AT RISK"),
-    (["--vni-ranges", "1:16777215", "--release", "2024.1", "--memory-max", "2G"], 2, "WILL OOM"),
+    (["--vni-ranges", "1:16777215", "--release", "2024.1", "--restart", "--memory-max", "2G"], 2, "WILL OOM"),
 ], ids=["fits", "no-budget", "at-risk", "will-oom"])
 def test_predict(args: list[str], code: int, verdict: str, ostriage: Ostriage) -> None:
     run = ostriage("predict", *args)

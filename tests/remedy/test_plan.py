@@ -58,42 +58,45 @@ def changed(old: str, new: str) -> list[str]:
 
 
 def test_the_seed_plan_is_the_experts_fix(planned: dict[bool, tuple[Path, FixResult, Fingerprint]]) -> None:
+    """The fix the incident's operator made by hand (incident.md): ovn as the mechanism driver, 1:65535, and the
+    OOM protection gone; MemoryMax stays, it is enough once the range is sane."""
     seed, result, before = planned[False]
     plan = result.plan
     assert [c.path for c in plan.changes] == [ML2, OVERRIDE]
     ml2, override = plan.changes
     assert ml2.old == SEED_ML2
-    assert changed(ml2.old, ml2.new) == ["-vni_ranges = 1:16777215", "+vni_ranges = 1:65535"]
-    assert ml2.new == SEED_ML2.replace("\nvni_ranges = 1:16777215\n", "\nvni_ranges = 1:65535\n")
+    assert changed(ml2.old, ml2.new) == ["-mechanism_drivers = openvswitch", "+mechanism_drivers = ovn",
+                                         "-vni_ranges = 1:16777215", "+vni_ranges = 1:65535"]
     assert override.old == SEED_OVERRIDE
     assert changed(override.old, override.new) == ["-OOMScoreAdjust=-1000"]  # MemoryMax stays as it is
     assert override.new == SEED_OVERRIDE.replace("OOMScoreAdjust=-1000\n", "")
     assert all(c.safety is FixSafety.SAFE for c in plan.changes)
     assert plan.commands == [["systemctl", "daemon-reload"], ["systemctl", "restart", "neutron-server.service"]]
     assert plan.restart_units == ["neutron-server.service"]
-    assert [f.split(":")[0] for f in ml2.findings] == ["ml2-segment-range-too-large"]
+    assert sorted(f.split(":")[0] for f in ml2.findings) == ["ml2-mechanism-driver-mismatch",
+                                                             "ml2-segment-range-too-large"]
     assert [f.split(":")[0] for f in override.findings] == ["oom-protection-on-memory-hog"]
-    # the mechanism driver is a different cloud (OVS -> OVN): not without --unsafe
-    assert "mechanism_drivers" not in "".join(c.diff for c in plan.changes)
-    assert any("ml2-mechanism-driver-mismatch" in s and "--unsafe" in s for s in plan.skipped)
+    # the ovn-router plugin cannot load without the ovn driver: the switch is safe, not a migration
+    assert not plan.skipped
     # the range cannot be checked against the database from a copy, and the plan says so
     (reasoning,) = [r for r in plan.reasoning if r.startswith("geneve segments in use")]
     assert "unknown" in reasoning and "no database access" in reasoning
     assert "SELECT COUNT(*), MAX(segmentation_id) FROM networksegments WHERE network_type='geneve'" in reasoning
     assert result.applied is None
     assert fingerprint(seed) == before  # a plan writes nothing, not even a backup directory
+    assert planned[True][1].plan.changes[0].new == ml2.new  # --unsafe has nothing more to add here
 
 
-def test_unsafe_adds_the_mechanism_driver(planned: dict[bool, tuple[Path, FixResult, Fingerprint]]) -> None:
-    seed, result, before = planned[True]
-    plan = result.plan
-    assert [c.path for c in plan.changes] == [ML2, OVERRIDE]
-    ml2 = plan.changes[0]
-    assert changed(SEED_ML2, ml2.new) == ["-mechanism_drivers = openvswitch", "+mechanism_drivers = ovn",
-                                          "-vni_ranges = 1:16777215", "+vni_ranges = 1:65535"]
-    assert ml2.safety is FixSafety.UNSAFE
-    assert not any("mechanism" in s for s in plan.skipped)
-    assert fingerprint(seed) == before
+def test_a_mechanism_driver_migration_needs_unsafe(tmp_path: Path) -> None:
+    """Without the ovn-router plugin a working ML2/OVS cloud may exist: switching it is a migration."""
+    sos = SCENARIOS / "seed-eventlet-reconstructed" / "sos"
+    for unsafe in (False, True):
+        root = copy_tree(sos, tmp_path / f"copy-{unsafe}")
+        plan = fix_copy(root, include_unsafe=unsafe).plan
+        ml2 = next(c for c in plan.changes if c.path == ML2)
+        assert ("+mechanism_drivers = ovn" in changed(ml2.old or "", ml2.new)) is unsafe
+        assert ml2.safety is (FixSafety.UNSAFE if unsafe else FixSafety.SAFE)
+        assert any("ml2-mechanism-driver-mismatch" in s and "--unsafe" in s for s in plan.skipped) is not unsafe
 
 
 def test_the_rendered_plan_matches_its_snapshot(planned: dict[bool, tuple[Path, FixResult, Fingerprint]]) -> None:
@@ -184,8 +187,10 @@ def test_widening_stops_at_the_last_geneve_id() -> None:
     ids = tuple(range(1, 5_000_001))
     plan = seed_plan(checker(ids))
     # 5 x 5,000,000 is past 2**24 - 1, the last VNI neutron accepts: the range stays 1:16777215, which is
-    # what the file has, so the ml2 file is not changed at all
-    assert [c.path for c in plan.changes] == [OVERRIDE]
+    # what the file has, so only the mechanism driver changes in the ml2 file
+    assert [c.path for c in plan.changes] == [ML2, OVERRIDE]
+    assert changed(plan.changes[0].old or "", plan.changes[0].new) == ["-mechanism_drivers = openvswitch",
+                                                                      "+mechanism_drivers = ovn"]
     (reason,) = [r for r in plan.reasoning if "segments in use" in r]
     assert f"new range 1:16777215 leaves 11,777,215 free, less than {CAPACITY_FACTOR}x what is used" in reason
     assert "as far as geneve IDs go" in reason

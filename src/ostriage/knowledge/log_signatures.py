@@ -46,6 +46,10 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("neutron.ovn-geneve-header-too-small",
          r"^Geneve max_header_size set too low for OVN \((?P<value>\d+) vs (?P<minimum>\d+)\)",
          "neutron ovn mech_driver.py", "max_header_size set too low"),
+    # neutron/services/ovn_l3/exceptions.py MechanismDriverNotFound (the ovn-router plugin without ovn in ML2)
+    _sig("neutron.ovn-l3-no-mech-driver",
+         r"None of the supported mechanism drivers found: (?P<drivers>.*?)\. Check your configuration",
+         "neutron ovn_l3 exceptions.py", "None of the supported mechanism drivers found"),
     # oslo_service/service.py ProcessLauncher
     _sig("oslo.child-killed", r"^Child (?P<pid>\d+) killed by signal (?P<signal>\d+)",
          "oslo.service service.py", "Child "),

@@ -131,5 +131,13 @@ def ovn_connections(ini: IniFile) -> list[Line]:
     return [v.line for key in ("ovn_nb_connection", "ovn_sb_connection") if (v := ini.get("ovn", key))]
 
 
+#: the OVN L3 service plugin: it refuses to load without the ovn (or ovn-sync) mechanism driver
+OVN_ROUTER_PLUGINS = ("ovn-router", "neutron.services.ovn_l3.plugin.OVNL3RouterPlugin")
+
+
+def ovn_router_plugin(ini: IniFile) -> bool:
+    return any(p in OVN_ROUTER_PLUGINS for p in service_plugins(ini).value)
+
+
 def segment_range_plugin(ini: IniFile) -> bool:
     return any(p in SEGMENT_RANGE_PLUGINS for p in service_plugins(ini).value)

@@ -131,7 +131,8 @@ def mechanism_driver_backend_mismatch(facts: Facts) -> Iterator[Finding]:
     """`mechanism_drivers` disagrees with the OVN settings.
 
     What it does:
-        Flags `openvswitch` without `ovn` while `[ovn]` NB/SB connections are set, and `ovn` without any
+        Flags the `ovn-router` service plugin without the `ovn` driver (an error: neutron will not start),
+        `openvswitch` without `ovn` while `[ovn]` NB/SB connections are set, and `ovn` without any
         `ovn_nb_connection`/`ovn_sb_connection` (the defaults point at 127.0.0.1).
     Why is this bad:
         neutron programs one backend and the hosts run another: networks without datapath, ports that
@@ -144,7 +145,18 @@ def mechanism_driver_backend_mismatch(facts: Facts) -> Iterator[Finding]:
         return
     mech = opts.mechanism_drivers(config.ini)
     ovn = opts.ovn_connections(config.ini)
-    if "openvswitch" in mech.value and "ovn" not in mech.value and ovn:
+    if opts.ovn_router_plugin(config.ini) and not {"ovn", "ovn-sync"} & set(mech.value):
+        router = opts.service_plugins(config.ini)
+        yield mechanism_driver_backend_mismatch.finding(
+            subject="ml2.mechanism_drivers", severity=Severity.CRITICAL,
+            summary=f"service_plugins has ovn-router but mechanism_drivers = {','.join(mech.value)}: "
+                    "neutron-server will not start (MechanismDriverNotFound)",
+            explanation="The OVN L3 plugin loads only beside the ovn (or ovn-sync) mechanism driver.",
+            evidence=tuple(Citation(ln) for ln in (mech.line, router.line) if ln),
+            remedy=Remedy(title="add ovn to mechanism_drivers (in place of openvswitch for ML2/OVN)",
+                          safety=FixSafety.SAFE),
+        )
+    elif "openvswitch" in mech.value and "ovn" not in mech.value and ovn:
         yield mechanism_driver_backend_mismatch.finding(
             subject="ml2.mechanism_drivers", severity=Severity.WARNING,
             summary=f"mechanism_drivers = {','.join(mech.value)} but [ovn] connections are set",

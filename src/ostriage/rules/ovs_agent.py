@@ -99,7 +99,9 @@ def ml2_mechanism_driver_mismatch(facts: Facts) -> Iterator[Finding]:
     Why is this bad:
         With `openvswitch` while OVN is configured, neutron never programs OVN (networks have no
         datapath) and expects OVS agents that should not run; with `ovn` while the OVS agent runs, ports
-        bind nowhere. Either way networking silently half-works.
+        bind nowhere. Either way networking silently half-works. With the `ovn-router` service plugin and
+        no ovn driver, neutron-server does not start at all (often hidden behind another failure, such as
+        an OOM during the segment sync, until that one is fixed).
     Evidence:
         The `mechanism_drivers` line and the OVN connection lines / OVN or agent units.
     False positives:
@@ -108,9 +110,12 @@ def ml2_mechanism_driver_mismatch(facts: Facts) -> Iterator[Finding]:
         Set `mechanism_drivers` to the backend the cloud really uses (`ovn` when OVN is configured and
         running); for an existing ML2/OVS cloud that means a planned migration, not a config edit.
     Fix safety:
-        unsafe: changing the mechanism driver of a cloud with existing networks needs a migration.
+        unsafe in general: changing the mechanism driver of a cloud with existing networks needs a
+        migration. Safe when the `ovn-router` service plugin is configured without the ovn driver: neutron
+        cannot start at all then (MechanismDriverNotFound), so nothing running depends on ML2/OVS.
     References:
-        neutron ML2/OVN install guide; neutron/plugins/ml2/drivers/ovn/mech_driver/mech_driver.py.
+        neutron ML2/OVN install guide; neutron/plugins/ml2/drivers/ovn/mech_driver/mech_driver.py;
+        neutron/services/ovn_l3/plugin.py _initialize_plugin_driver.
     """
     config = facts.configs.get("neutron-server")
     if config is None or not deployed(facts, service_by_name("neutron-server")):
@@ -119,33 +124,64 @@ def ml2_mechanism_driver_mismatch(facts: Facts) -> Iterator[Finding]:
     ovn_lines = opts.ovn_connections(config.ini)
     ovn_units = [u for u in ("ovn-central.service", "ovn-northd.service", "ovn-controller.service") if u in facts.units]
     agent = service_by_name("neutron-openvswitch-agent")
-    if "ovn" not in mech.value and "openvswitch" in mech.value and (ovn_lines or ovn_units):
+    router = opts.service_plugins(config.ini)
+    blocked = opts.ovn_router_plugin(config.ini) and not {"ovn", "ovn-sync"} & set(mech.value)
+    if "ovn" not in mech.value and (("openvswitch" in mech.value and (ovn_lines or ovn_units)) or blocked):
+        refused = facts.events("neutron.ovn-l3-no-mech-driver", "neutron-server")
         evidence = [Citation(mech.line, "ML2/OVS")] if mech.line else []
+        if blocked and router.line is not None:
+            evidence.append(Citation(router.line, "the OVN L3 plugin needs the ovn mechanism driver"))
         evidence += [Citation(ln, "OVN is configured") for ln in ovn_lines]
-        new = ",".join("ovn" if d == "openvswitch" else d for d in mech.value)
+        if refused:
+            evidence.append(Citation(refused[-1].line, f"neutron refused to start {len(refused)} time(s)"))
+        new = ",".join("ovn" if d == "openvswitch" else d for d in mech.value) if "openvswitch" in mech.value \
+            else ",".join([*mech.value, "ovn"])
+        explanation = (
+            "The ovn-router service plugin refuses to load without the ovn mechanism driver "
+            "(MechanismDriverNotFound): neutron-server cannot start with this configuration"
+            + (" and did not" if refused else "; another failure may hide it for now (it only shows once neutron "
+               "gets that far)")
+            + ". Since neutron cannot run like this, no working ML2/OVS state is at stake: switching the "
+            "driver is the fix, as OVN is what is configured." if blocked else
+            "neutron-server loads the Open vSwitch mechanism driver, so it expects neutron-openvswitch-agent "
+            "on every host and never programs OVN, although the [ovn] NB/SB connections are configured. The "
+            "backend must be one or the other.")
+        links: tuple[Link, ...]
+        if blocked and refused:
+            links = tuple(Link(Relation.CAUSES, Ref(r, s), "neutron exits at start") for r, s in (
+                ("unit-crash-looping-while-active", "neutron-server.service"),
+                ("api-port-not-listening", "neutron-server")))
+        elif blocked:
+            links = ()
+        else:
+            links = (Link(Relation.RELATED, Ref("ovs-agent-bridge-missing"),
+                          "the OVS agent is only needed because ML2 says openvswitch"),)
         yield ml2_mechanism_driver_mismatch.finding(
             subject="ml2.mechanism_drivers",
-            severity=Severity.WARNING,
-            summary=f"mechanism_drivers = {','.join(mech.value)} while OVN is configured"
-                    + (f" ({', '.join(ovn_units)} present)" if ovn_units else ""),
-            explanation=("neutron-server loads the Open vSwitch mechanism driver, so it expects "
-                         "neutron-openvswitch-agent on every host and never programs OVN, although the [ovn] "
-                         "NB/SB connections are configured. The backend must be one or the other."),
+            severity=Severity.CRITICAL if blocked else Severity.WARNING,
+            summary=(f"mechanism_drivers = {','.join(mech.value)} with the ovn-router plugin: neutron-server "
+                     "cannot start (MechanismDriverNotFound)" if blocked else
+                     f"mechanism_drivers = {','.join(mech.value)} while OVN is configured"
+                     + (f" ({', '.join(ovn_units)} present)" if ovn_units else "")),
+            explanation=explanation,
             evidence=tuple(evidence),
             remedy=Remedy(
-                title=f"set [ml2] mechanism_drivers = {new} if this cloud is ML2/OVN",
-                steps=("confirm the cloud is meant to be ML2/OVN (OVN central and ovn-controller deployed)",
+                title=f"set [ml2] mechanism_drivers = {new}" + ("" if blocked else " if this cloud is ML2/OVN"),
+                steps=(("confirm the cloud is meant to be ML2/OVN (OVN central and ovn-controller deployed)",)
+                       if not blocked else ()) + (
                        f"set [ml2] mechanism_drivers = {new}", "restart neutron-server",
                        "stop and disable neutron-openvswitch-agent on the hosts"),
                 ini_edits=((IniEdit(host_path(mech.line.path), "ml2", "mechanism_drivers", new,
-                                    "OVN is configured; the OVS driver is not", old_value=",".join(mech.value)),)
+                                    "the ovn-router plugin and the [ovn] settings need the ovn driver" if blocked
+                                    else "OVN is configured; the OVS driver is not",
+                                    old_value=",".join(mech.value)),)
                            if mech.line else ()),
                 restart_units=("neutron-server.service",),
-                safety=FixSafety.UNSAFE,
+                safety=FixSafety.SAFE if blocked else FixSafety.UNSAFE,
             ),
-            links=(Link(Relation.RELATED, Ref("ovs-agent-bridge-missing"),
-                        "the OVS agent is only needed because ML2 says openvswitch"),),
-            data={"mechanism_drivers": list(mech.value), "ovn_configured": bool(ovn_lines)},
+            links=links,
+            data={"mechanism_drivers": list(mech.value), "ovn_configured": bool(ovn_lines),
+                  "ovn_router_plugin": opts.ovn_router_plugin(config.ini), "refused_starts": len(refused)},
         )
     elif "ovn" in mech.value and deployed(facts, agent) and "openvswitch" not in mech.value:
         unit = service_unit(facts, agent)
@@ -153,7 +189,7 @@ def ml2_mechanism_driver_mismatch(facts: Facts) -> Iterator[Finding]:
         if unit and unit.properties and (ln := unit.properties.line_for("ActiveState")):
             evidence.append(Citation(ln, "the OVS agent runs here"))
         yield ml2_mechanism_driver_mismatch.finding(
-            subject="ml2.mechanism_drivers",
+            subject="neutron-openvswitch-agent",
             severity=Severity.WARNING,
             summary="mechanism_drivers = ovn but neutron-openvswitch-agent runs on this host",
             explanation=("With ML2/OVN, ovn-controller wires the ports; the OVS agent fights it for br-int and "
