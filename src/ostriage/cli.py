@@ -126,6 +126,16 @@ def _umask() -> int:
     return current
 
 
+def _emit(fmt: str, document: Callable[[], Any], text: Callable[[], str]) -> None:
+    """A command's result to stdout, as JSON or as text."""
+    if fmt == "json":
+        doc = document()
+        _write(None, lambda out: _json(doc, out))
+    else:
+        rendered = text()
+        _write(None, lambda out: out.write(rendered))
+
+
 def _json(doc: Any, out: TextIO) -> None:
     json.dump(doc, out, indent=2, ensure_ascii=False)
     out.write("\n")
@@ -215,12 +225,7 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
     else:
         with _source(target, root) as source:
             result = predict(collect(source), overrides)
-    if fmt == "json":
-        doc = prediction_document(result)
-        _write(None, lambda out: _json(doc, out))
-    else:
-        text = prediction_text(result)
-        _write(None, lambda out: out.write(text))
+    _emit(fmt, lambda: prediction_document(result), lambda: prediction_text(result))
     sys.exit(_PREDICT_EXIT[result.verdict])
 
 
@@ -242,12 +247,7 @@ def lint(target: str | None, root: str | None, ram: str | None, cpus: int | None
     if cpus:
         facts.cpu_count = Sized(cpus, None)
     result = run_checks(facts)
-    if fmt == "json":
-        doc = lint_document(result, label)
-        _write(None, lambda out: _json(doc, out))
-    else:
-        text = lint_text(result, label)
-        _write(None, lambda out: out.write(text))
+    _emit(fmt, lambda: lint_document(result, label), lambda: lint_text(result, label))
     errors = any(f.severity is Severity.CRITICAL for f in result.findings) or bool(result.failures)
     warnings = any(f.severity is Severity.WARNING for f in result.findings)
     sys.exit(2 if errors else 1 if warnings and fail_on == "warning" else 0)
@@ -277,12 +277,7 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
             sys.exit(0)
         result = fix(source, options)
         label = source.label
-    if fmt == "json":
-        doc = fix_document(result, label)
-        _write(None, lambda out: _json(doc, out))
-    else:
-        text = fix_text(result, label)
-        _write(None, lambda out: out.write(text))
+    _emit(fmt, lambda: fix_document(result, label), lambda: fix_text(result, label))
     if result.applied is None:
         sys.exit(1 if result.plan.changes else 0)
     sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
