@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# exit codes 1 and 2 are the diagnosis (warning, critical), not a failure of the demo
 demo: $(STAMP)
-	-$(BIN)/ostriage diagnose examples/seed-incident
+	$(BIN)/ostriage diagnose examples/seed-incident || test $$? -le 2
 
 test: $(STAMP)
 	$(BIN)/pytest -q
