@@ -4,6 +4,7 @@ in-process, and private copies of the bundles to edit."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -15,7 +16,8 @@ import pytest
 
 from ostriage.cli import main
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# the steering repository's shared/ beside this checkout; OSTRIAGE_SHARED points elsewhere (a clone in /tmp)
+SHARED = Path(os.environ.get("OSTRIAGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 USSURI_TARBALL = SHARED / "fixtures" / "sosreport-ussuri-compute.tar.xz"
 
 
