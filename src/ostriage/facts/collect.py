@@ -72,17 +72,16 @@ class _Collector:
             self.facts.hostname = next((ln.text.strip() for ln in out.lines if ln.text.strip()), None)
 
     def journal(self) -> None:
-        seen_whole = False
         for name in _JOURNALS:
             out = self.source.command(name)
-            if out is None or seen_whole:
+            if out is None:
                 continue
-            # sos's whole-journal file already holds the previous boot
-            seen_whole = "--boot" not in out.origin and out.format is not Format.JOURNAL_SHORT_ISO
             if out.format not in (Format.JOURNAL_SHORT, Format.JOURNAL_SHORT_ISO):
                 self.facts.problems.append(Problem(out.origin, f"journal format {out.format} is not read"))
                 continue
             self._journal_entries(parse_journal_text(out.lines, year=self.year))
+            if "--boot" not in out.origin:
+                break  # the whole journal (sos) or its last days (live) hold the previous boot already
         if not self.unit_events and not self.journal_kernel and not self.journal_services:
             self.facts.missing.append("journal")
 
@@ -224,10 +223,11 @@ class _Collector:
         if out is not None:
             parse = parse_rpm_list if out.format is Format.INSTALLED_RPMS else parse_dpkg_list
             packages += parse(out.lines)
-        pip = self.source.command("pip-list")
-        if pip is not None:
-            packages += parse_pip_list(pip.lines)
         found = neutron_package(packages)
+        if found is None:
+            # a venv or container install: only pip knows (and a live `pip list` is slow, so only then)
+            pip = self.source.command("pip-list")
+            found = neutron_package(parse_pip_list(pip.lines)) if pip is not None else None
         version, line = (found.version, found.line) if found else (None, None)
         if found is None and self.banners:
             version, line = self.banners[-1].version, self.banners[-1].line
