@@ -235,3 +235,16 @@ def test_a_setting_in_a_vendor_drop_in_is_masked_by_a_copy_under_etc(seed: Path)
          SEED_OVERRIDE.replace("OOMScoreAdjust=-1000\n", "") + "Nice=5\n")]
     assert at(seed, vendor).read_text() == SEED_OVERRIDE + "Nice=5\n"  # the vendor file is never written
     assert ["systemctl", "daemon-reload"] in plan.commands
+
+
+def test_without_a_database_the_networks_ovn_shows_size_the_range(tmp_path: Path) -> None:
+    """A sosreport has no database: the logical switches OVN's Northbound holds (one per network) are what
+    the evidence shows, and the new range keeps 4x that free."""
+    root = copy_tree(SEED, tmp_path / "seed")
+    show = root / "sos_commands/ovn_central/ovn-nbctl_show"
+    show.write_text("".join(f"switch {n:08x}-0000-4000-8000-000000000000 (neutron-{n:08x}-1111-4111-8111-"
+                            f"111111111111) (aka net{n})\n    port p{n}\n" for n in range(20000)))
+    plan = fix_copy(root).plan
+    assert vni_ranges(plan) == "1:100000"
+    (reason,) = [r for r in plan.reasoning if r.startswith("geneve segments in use")]
+    assert "OVN's Northbound shows 20,000 neutron network(s) (sos_commands/ovn_central/ovn-nbctl_show:39999)" in reason

@@ -22,6 +22,7 @@ from ostriage.knowledge.services import SERVICES
 from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
 from ostriage.parsers.kernel_oom import OomEvent, oom_events_from_journal, parse_oom_events
 from ostriage.parsers.meminfo import parse_free, parse_meminfo
+from ostriage.parsers.ovn_nb import neutron_switches
 from ostriage.parsers.ovs import open_vswitch, parse_list_br, parse_ovs_vsctl_show
 from ostriage.parsers.packages import (
     Package,
@@ -199,6 +200,10 @@ class _Collector:
         record = self.source.command("ovs-vsctl-list-open-vswitch")
         if record is not None:
             self.facts.open_vswitch = open_vswitch(record.lines)
+        nb = self.source.command("ovn-nbctl-show")
+        if nb is not None:
+            switches = list(neutron_switches(nb.lines))
+            self.facts.neutron_networks = Sized(len(switches), switches[-1] if switches else None)
 
     def memory(self) -> None:
         lines = self.source.read_lines("/proc/meminfo")

@@ -94,6 +94,8 @@ class Facts:
     open_vswitch: OpenVSwitch | None = None
     mem_total: Sized | None = None
     cpu_count: Sized | None = None
+    #: networks neutron has, as OVN's Northbound shows them (one logical switch each); None when unseen
+    neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
 
@@ -115,6 +117,7 @@ class Facts:
             "log_events": len(self.log_events),
             "mem_total_bytes": self.mem_total.value if self.mem_total else None,
             "cpu_count": self.cpu_count.value if self.cpu_count else None,
+            "neutron_networks": self.neutron_networks.value if self.neutron_networks else None,
             "neutron_release": str(self.release) if self.release else None,
             "missing": list(self.missing),
         }

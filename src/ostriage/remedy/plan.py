@@ -87,13 +87,22 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
     if result is None or result.ids is None:
         why = result.how if result else ("no database access (a sosreport or a copy of a host's files)"
                                          if check is None else "no [database] connection in neutron's config")
+        seen = facts.neutron_networks
+        evidence = ""
+        if seen is not None:
+            # every network has one OVN logical switch, whatever its type: an upper bound of tunnel segments
+            last = min(first + max(last - first + 1, (CAPACITY_FACTOR + 1) * seen.value) - 1,
+                       TUNNEL_ID_LIMITS[tunnel][1])
+            where = f" ({seen.line.cite()})" if seen.line else ""
+            evidence = (f" OVN's Northbound shows {seen.value:,} neutron network(s){where}: {first}:{last} leaves "
+                        f"room for {CAPACITY_FACTOR}x more.")
         plan.reasoning.append(
-            f"{tunnel} segments in use: unknown ({why}). {first}:{last} holds {last - first + 1:,} networks. "
-            "neutron keeps every allocated segment, even outside the new range, until its network is deleted "
-            "(the start-up sync removes only unallocated IDs), so existing networks are not affected; "
+            f"{tunnel} segments in use: unknown ({why}).{evidence} {first}:{last} holds {last - first + 1:,} "
+            "networks. neutron keeps every allocated segment, even outside the new range, until its network is "
+            "deleted (the start-up sync removes only unallocated IDs), so existing networks are not affected; "
             f"check the count with: SELECT COUNT(*), MAX(segmentation_id) FROM networksegments "
             f"WHERE network_type='{tunnel}'")
-        return edit.value
+        return f"{first}:{last}"
     used = len(result.ids)
     # room for the segments in use plus CAPACITY_FACTOR times as many free ones (the factor is free
     # capacity, so the range holds (CAPACITY_FACTOR + 1) x used), but never past the type's last ID,

@@ -100,6 +100,8 @@ class Format(StrEnum):
     OVSDB_LIST = "ovsdb-list"
     #: ``ovn-sbctl show`` tree (``Chassis``/``Port_Binding``).
     OVN_SBCTL_SHOW = "ovn-sbctl-show"
+    #: ``ovn-nbctl show`` tree: ``switch <uuid> (neutron-<network id>)`` per neutron network.
+    OVN_NBCTL_SHOW = "ovn-nbctl-show"
     #: ``ls -l``-style listing (size is the 5th column).
     LS = "ls"
     #: ``free``: kibibytes.
@@ -347,6 +349,16 @@ def _specs() -> Iterator[CommandSpec]:
         _ovn_sb("show", Format.OVN_SBCTL_SHOW),
     )
     yield CommandSpec(
+        "ovn-nbctl-show",
+        "The OVN Northbound logical switches (one per neutron network) and routers.",
+        (
+            _live("ovn-nbctl", "--no-leader-only", "--timeout=15", "show", fmt=Format.OVN_NBCTL_SHOW),
+            _live("ovn-nbctl", "--timeout=15", "show", fmt=Format.OVN_NBCTL_SHOW,
+                  note="ovn-nbctl without --no-leader-only"),
+        ),
+        _ovn_sb("show", Format.OVN_NBCTL_SHOW, tool="ovn-nbctl"),
+    )
+    yield CommandSpec(
         "ovn-sb-mac-binding",
         "The OVN Southbound MAC_Binding table (grows without bound; neutron-server mirrors it).",
         (
@@ -471,11 +483,11 @@ _OVN_DB_DIRS = (
 )
 
 
-def _ovn_sb(command: str, fmt: Format, *, since_nolo: bool = False) -> tuple[SosVariant, ...]:
-    """ovn-sbctl variants: with ``--no-leader-only`` (sos 4.5+) first, then without (older sos);
-    each also as run inside a container or the microovn snap (prefixed names)."""
-    nolo = mangle(f"ovn-sbctl --no-leader-only {command}")
-    plain = mangle(f"ovn-sbctl {command}")
+def _ovn_sb(command: str, fmt: Format, *, since_nolo: bool = False, tool: str = "ovn-sbctl") -> tuple[SosVariant, ...]:
+    """ovn-sbctl (or ovn-nbctl) variants: with ``--no-leader-only`` (sos 4.5+) first, then without
+    (older sos); each also as run inside a container or the microovn snap (prefixed names)."""
+    nolo = mangle(f"{tool} --no-leader-only {command}")
+    plain = mangle(f"{tool} {command}")
     names = (nolo,) if since_nolo else (nolo, plain)
     exact = tuple(SosVariant(f"sos_commands/ovn_central/{n}", fmt) for n in names)
     prefixed = tuple(
