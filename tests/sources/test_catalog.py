@@ -258,6 +258,7 @@ def test_catalog_only_names_known_tools(tmp_path: Path) -> None:
         "ss",
         "ovs-vsctl",
         "ovn-sbctl",
+        "ovn-nbctl",
         "ls",
         "free",
         "date",

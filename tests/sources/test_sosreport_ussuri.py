@@ -40,6 +40,7 @@ EXPECTED: dict[str, tuple[str, Format] | None] = {
     ),
     # a compute node: no OVN central
     "ovn-sbctl-show": None,
+    "ovn-nbctl-show": None,
     "ovn-sb-mac-binding": None,
     "ovn-sb-db-listing": None,
     "free": ("sos_commands/memory/free", Format.FREE),
