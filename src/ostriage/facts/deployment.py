@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
-from ostriage.knowledge.neutron_memory import Inputs, Server
+from ostriage.knowledge.neutron_memory import Estimate, Inputs, Server, estimate
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.parsers.unit_files import parse_size
 
-__all__ = ["model_inputs", "neutron_server"]
+#: What install guides and devstack configure for ML2/OVN (1:65536) and what the incident's operator
+#: chose (1:65535): tens of thousands of networks, far above any real deployment's count.
+SANE_IDS = 65535
+
+__all__ = ["SANE_IDS", "model_inputs", "neutron_server", "sane_estimate"]
 
 
 def neutron_server(facts: Facts) -> Server | None:
@@ -73,6 +77,11 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
         segment_range_plugin=opts.segment_range_plugin(ini) if ini else False,
         first_start=False if _synced_before(facts) else None,
     )
+
+
+def sane_estimate(facts: Facts) -> Estimate:
+    """What neutron-server needs on this host with a sane range (``SANE_IDS``): the need once a range is fixed."""
+    return estimate(model_inputs(facts, (IdRange(1, SANE_IDS),)))
 
 
 def _synced_before(facts: Facts) -> bool:

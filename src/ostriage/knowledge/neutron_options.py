@@ -31,6 +31,7 @@ __all__ = [
     "mechanism_drivers",
     "ovn_connections",
     "service_plugins",
+    "tunnel_id_ranges",
     "tunnel_ranges",
     "type_drivers",
 ]
@@ -107,6 +108,11 @@ def tunnel_ranges(ini: IniFile) -> list[Ranges]:
         if tunnel_type in enabled and value is not None and value.value.strip():
             found.append(Ranges(tunnel_type, parse_tunnel_ranges(value, tunnel_type), value.line))
     return found
+
+
+def tunnel_id_ranges(ini: IniFile) -> tuple[IdRange, ...]:
+    """Every ID range of every enabled tunnel type, together (raises ``ParseError`` like ``tunnel_ranges``)."""
+    return tuple(r for ranges in tunnel_ranges(ini) for r in ranges.ranges)
 
 
 def max_header_size(ini: IniFile) -> Opt[int]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
-from ostriage.facts.deployment import model_inputs
+from ostriage.facts.deployment import SANE_IDS, model_inputs, sane_estimate
 from ostriage.facts.model import ConfigSet, Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Remedy, Severity, UnitEdit
 from ostriage.knowledge import neutron_options as opts
@@ -14,13 +14,12 @@ from ostriage.knowledge.neutron_memory import estimate
 from ostriage.knowledge.services import service_by_name
 from ostriage.lint._registry import check
 from ostriage.parsers.openstack_values import (
-    IdRange,
     parse_flat_networks,
     parse_mappings,
     parse_network_vlan_ranges,
 )
 from ostriage.rules._common import host_path, human_bytes
-from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, SANE_IDS, span_text, suggested_ranges
+from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, span_text, suggested_ranges
 from ostriage.rules.systemd_limits import PROTECTED_SCORE
 
 SERVER = "neutron-server"
@@ -57,7 +56,7 @@ def segment_range_exceeds_budget(facts: Facts) -> Iterator[Finding]:
     except ParseError:
         return
     budget = neutron_budget(facts)
-    sane = estimate(model_inputs(facts, (IdRange(1, SANE_IDS),)))
+    sane = sane_estimate(facts)
     for ranges in all_ranges:
         est = estimate(model_inputs(facts, ranges.ranges))
         large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
@@ -242,10 +241,10 @@ def memory_max_below_predicted_need(facts: Facts) -> Iterator[Finding]:
         if limit is None or config is None:
             continue
         try:
-            ranges = tuple(r for rr in opts.tunnel_ranges(config.ini) for r in rr.ranges)
+            ranges = opts.tunnel_id_ranges(config.ini)
         except ParseError:
             continue
-        est = estimate(model_inputs(facts, ranges or (IdRange(1, SANE_IDS),)))
+        est = estimate(model_inputs(facts, ranges)) if ranges else sane_estimate(facts)
         if est.service_peak.high <= limit[0]:
             continue
         certain = est.service_peak.low > limit[0]
@@ -303,7 +302,7 @@ def workers_exceed_ram(facts: Facts) -> Iterator[Finding]:
     config = _server(facts)
     if config is None or facts.mem_total is None:
         return
-    est = estimate(model_inputs(facts, (IdRange(1, SANE_IDS),)))
+    est = sane_estimate(facts)
     api = opts.api_workers(config.ini)
     share = facts.mem_total.value / 2
     if est.service_peak.high <= share:

@@ -18,7 +18,7 @@ from ostriage.facts.model import Facts
 from ostriage.findings import Finding, FixSafety, IniEdit, UnitEdit
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import SERVICES, service_for_unit
-from ostriage.parsers.openstack_values import TUNNEL_ID_LIMITS
+from ostriage.parsers.openstack_values import TUNNEL_ID_LIMITS, TunnelType
 from ostriage.remedy.allocations import AllocationCheck
 from ostriage.remedy.edit import Dialect, set_option
 
@@ -91,8 +91,7 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
         evidence = ""
         if seen is not None:
             # every network has one OVN logical switch, whatever its type: an upper bound of tunnel segments
-            last = min(first + max(last - first + 1, (CAPACITY_FACTOR + 1) * seen.value) - 1,
-                       TUNNEL_ID_LIMITS[tunnel][1])
+            last = _widened(first, last, seen.value, tunnel)
             where = f" ({seen.line.cite()})" if seen.line else ""
             evidence = (f" OVN's Northbound shows {seen.value:,} neutron network(s){where}: {first}:{last} leaves "
                         f"room for {CAPACITY_FACTOR}x more.")
@@ -104,11 +103,7 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
             f"WHERE network_type='{tunnel}'")
         return f"{first}:{last}"
     used = len(result.ids)
-    # room for the segments in use plus CAPACITY_FACTOR times as many free ones (the factor is free
-    # capacity, so the range holds (CAPACITY_FACTOR + 1) x used), but never past the type's last ID,
-    # which neutron refuses at start-up
-    size = max(last - first + 1, (CAPACITY_FACTOR + 1) * used)
-    last = min(first + size - 1, TUNNEL_ID_LIMITS[tunnel][1])
+    last = _widened(first, last, used, tunnel)
     size = last - first + 1
     outside = result.outside(first, last)
     free = size - (used - len(outside))
@@ -128,6 +123,14 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
                 "working, and frees them when their networks are deleted (use --keep-allocated to list them in "
                 "the range instead)")
     return value
+
+
+def _widened(first: int, last: int, used: int, tunnel: TunnelType) -> int:
+    """The range's new end: room for ``used`` segments plus CAPACITY_FACTOR times as many free ones (the
+    factor is free capacity, so the range holds (CAPACITY_FACTOR + 1) x used), but never past the type's
+    last ID, which neutron refuses at start-up."""
+    size = max(last - first + 1, (CAPACITY_FACTOR + 1) * used)
+    return min(first + size - 1, TUNNEL_ID_LIMITS[tunnel][1])
 
 
 def _runs(ids: tuple[int, ...]) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ostriage.errors import ParseError
-from ostriage.facts.deployment import model_inputs
+from ostriage.facts.deployment import SANE_IDS, model_inputs
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
 from ostriage.knowledge import neutron_options as opts
@@ -17,9 +17,6 @@ from ostriage.rules._registry import rule
 #: A sync that needs more than a whole steady-state API worker (~150-250 MiB) at least doubles each
 #: syncing process; below it the range is not what is eating the memory.
 LARGE_SYNC_BYTES = 256 * MIB
-#: What install guides and devstack configure for ML2/OVN (1:65536) and what the incident's operator
-#: chose (1:65535): tens of thousands of networks, far above any real deployment's count.
-SANE_IDS = 65535
 NEUTRON_SERVICES = ("neutron-server", "neutron-rpc-server")
 DEFAULT_ML2_CONF = "/etc/neutron/plugins/ml2/ml2_conf.ini"
 

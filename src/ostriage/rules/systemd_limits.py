@@ -9,7 +9,7 @@ from datetime import timedelta
 from ostriage.errors import ParseError
 from ostriage.evidence import Line
 from ostriage.facts.budget import unit_memory_limit
-from ostriage.facts.deployment import model_inputs
+from ostriage.facts.deployment import model_inputs, sane_estimate
 from ostriage.facts.model import Facts, UnitState
 from ostriage.findings import (
     Citation,
@@ -30,7 +30,7 @@ from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.rules._common import hog_of, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
-from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, SANE_IDS, span_text
+from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, span_text
 
 #: OOMScoreAdjust at or below this makes a process (nearly) never chosen by the OOM killer
 PROTECTED_SCORE = -900
@@ -51,18 +51,12 @@ def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
     if config is None:
         return None
     try:
-        ranges = opts.tunnel_ranges(config.ini)
+        all_ids = opts.tunnel_id_ranges(config.ini) or (IdRange(1, 1),)
     except ParseError:
         return None
-    all_ids = tuple(r for rr in ranges for r in rr.ranges) or (IdRange(1, 1),)
     est = estimate(model_inputs(facts, all_ids))
     large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
     return est.service_peak.low, est.service_peak.high, large
-
-
-def _sane_need(facts: Facts) -> float:
-    """What neutron-server needs once its ranges are sane (the suggested fix applied)."""
-    return estimate(model_inputs(facts, (IdRange(1, SANE_IDS),))).service_peak.high
 
 
 def _round_up_gib(n: float) -> str:
@@ -109,7 +103,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         if need is not None and need[1] * HEADROOM <= limit:
             continue  # the present configuration fits: the kills came from something else, or from the past
         explained_elsewhere = need is not None and need[2]
-        after_fix = _sane_need(facts) if explained_elsewhere else (need[1] if need else None)
+        after_fix = sane_estimate(facts).service_peak.high if explained_elsewhere else (need[1] if need else None)
         evidence: list[Citation] = [Citation(line, f"{key}={human_bytes(limit)}")] if line else []
         if group is not None:
             kill = group.memcg_kills[-1]

@@ -338,26 +338,9 @@ def _specs() -> Iterator[CommandSpec]:
                  "sunbeam snap"),
         ),
     )
-    yield CommandSpec(
-        "ovn-sbctl-show",
-        "The OVN Southbound chassis and port bindings.",
-        (
-            _live("ovn-sbctl", "--no-leader-only", "--timeout=15", "show", fmt=Format.OVN_SBCTL_SHOW),
-            _live("ovn-sbctl", "--timeout=15", "show", fmt=Format.OVN_SBCTL_SHOW,
-                  note="ovn-sbctl without --no-leader-only"),
-        ),
-        _ovn_sb("show", Format.OVN_SBCTL_SHOW),
-    )
-    yield CommandSpec(
-        "ovn-nbctl-show",
-        "The OVN Northbound logical switches (one per neutron network) and routers.",
-        (
-            _live("ovn-nbctl", "--no-leader-only", "--timeout=15", "show", fmt=Format.OVN_NBCTL_SHOW),
-            _live("ovn-nbctl", "--timeout=15", "show", fmt=Format.OVN_NBCTL_SHOW,
-                  note="ovn-nbctl without --no-leader-only"),
-        ),
-        _ovn_sb("show", Format.OVN_NBCTL_SHOW, tool="ovn-nbctl"),
-    )
+    yield _ovn_show("ovn-sbctl", Format.OVN_SBCTL_SHOW, "The OVN Southbound chassis and port bindings.")
+    yield _ovn_show("ovn-nbctl", Format.OVN_NBCTL_SHOW,
+                    "The OVN Northbound logical switches (one per neutron network) and routers.")
     yield CommandSpec(
         "ovn-sb-mac-binding",
         "The OVN Southbound MAC_Binding table (grows without bound; neutron-server mirrors it).",
@@ -367,7 +350,7 @@ def _specs() -> Iterator[CommandSpec]:
             _live("ovn-sbctl", "--timeout=30", "--columns=_uuid", "list", "MAC_Binding",
                   fmt=Format.OVSDB_LIST, timeout=45, note="ovn-sbctl without --no-leader-only"),
         ),
-        _ovn_sb("list MAC_Binding", Format.OVSDB_LIST) + _ovn_sb("--columns=_uuid list MAC_Binding",
+        _ovn_db("list MAC_Binding", Format.OVSDB_LIST) + _ovn_db("--columns=_uuid list MAC_Binding",
                                                                 Format.OVSDB_LIST, since_nolo=True),
     )
     yield CommandSpec(
@@ -483,7 +466,20 @@ _OVN_DB_DIRS = (
 )
 
 
-def _ovn_sb(command: str, fmt: Format, *, since_nolo: bool = False, tool: str = "ovn-sbctl") -> tuple[SosVariant, ...]:
+def _ovn_show(tool: str, fmt: Format, description: str) -> CommandSpec:
+    """``ovn-sbctl show`` / ``ovn-nbctl show``: live with and without ``--no-leader-only``, and sos's names."""
+    return CommandSpec(
+        f"{tool}-show",
+        description,
+        (
+            _live(tool, "--no-leader-only", "--timeout=15", "show", fmt=fmt),
+            _live(tool, "--timeout=15", "show", fmt=fmt, note=f"{tool} without --no-leader-only"),
+        ),
+        _ovn_db("show", fmt, tool=tool),
+    )
+
+
+def _ovn_db(command: str, fmt: Format, *, since_nolo: bool = False, tool: str = "ovn-sbctl") -> tuple[SosVariant, ...]:
     """ovn-sbctl (or ovn-nbctl) variants: with ``--no-leader-only`` (sos 4.5+) first, then without
     (older sos); each also as run inside a container or the microovn snap (prefixed names)."""
     nolo = mangle(f"{tool} --no-leader-only {command}")
