@@ -36,6 +36,7 @@ from ostriage.parsers.ps import PsProcess, parse_ps_aux, parse_ps_columns
 from ostriage.parsers.sockets import Listener, parse_lsof, parse_netstat, parse_ss
 from ostriage.parsers.systemctl_show import UnitProperties, parse_systemctl_show
 from ostriage.parsers.uptime import parse_proc_uptime, parse_uptime
+from ostriage.scan.run import kernel_logs
 from ostriage.sources.base import Problem, Source
 from ostriage.sources.catalog import Format
 
@@ -107,14 +108,15 @@ class _Collector:
                     seen[0] += 1
                 yield line
 
-        streams: list[Iterable[OomEvent]] = []
+        events: list[OomEvent] = []
         dmesg = self.source.command("dmesg")
         if dmesg is not None:
-            streams.append(parse_oom_events(counted(dmesg.lines), year=self.year))
-        logs = [counted(self.source.read_log(p)) for p in KERNEL_LOGS]
-        streams += [parse_oom_events(lines, year=self.year) for lines in logs]
-        streams.append(oom_events_from_journal(self.journal_kernel))
-        events = [e for stream in streams for e in stream]
+            events.extend(parse_oom_events(counted(dmesg.lines), year=self.year))
+        scanned = kernel_logs(self.source, KERNEL_LOGS, self.year, events.append)
+        seen[0] += scanned.lines
+        for path in scanned.unscanned:
+            events.extend(parse_oom_events(counted(self.source.read_log(path)), year=self.year))
+        events.extend(oom_events_from_journal(self.journal_kernel))
         boot, approximate = self._boot_time()
         if boot is not None and approximate:
             boot = align_boot_time(boot, events, self.unit_events)
@@ -183,9 +185,14 @@ class _Collector:
         self.facts.configs.update({c.service: c for c in extra if c is not None})
 
     def logs(self) -> None:
-        pids = self.facts.log_pids
-        events, self.banners = scan_service_logs(self.source, SERVICES, pids)
-        self.facts.log_events = events + journal_log_events(self.journal_services, pids)
+        # a kernel OOM record names a pid: the logs tell whose it was (victims, and the tasks of the tables)
+        wanted = {e.victim_pid for e in self.facts.oom_events if e.victim_pid is not None}
+        wanted.update(t.pid for e in self.facts.oom_events for t in e.tasks)
+        found = scan_service_logs(self.source, SERVICES, wanted)
+        self.banners = found.banners
+        self.facts.log_pids.update(found.pids)
+        self.facts.logging_services.update(found.logging)
+        self.facts.log_events = found.events + journal_log_events(self.journal_services, self.facts.log_pids)
         self.facts.log_events.sort(key=lambda e: e.timestamp or datetime.min)
 
     def ovs(self) -> None:

@@ -88,7 +88,10 @@ class Facts:
     listeners_origin: str | None = None
     configs: dict[str, ConfigSet] = field(default_factory=dict)
     log_events: list[LogEvent] = field(default_factory=list)
+    #: pid → service, for the pids of OOM victims and OOM tables found in a service's log or journal
     log_pids: dict[int, str] = field(default_factory=dict)
+    #: services whose own log files hold at least one record (they run, or ran, here)
+    logging_services: set[str] = field(default_factory=set)
     ovs: OvsShow | None = None
     ovs_bridges: dict[str, Line] | None = None
     open_vswitch: OpenVSwitch | None = None

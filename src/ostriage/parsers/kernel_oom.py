@@ -60,6 +60,7 @@ from ostriage.parsers.journal import JournalEntry
 from ostriage.parsers.timestamps import PrefixParser, PrefixStyle
 
 __all__ = [
+    "MARKERS",
     "MAX_LINES",
     "MAX_SPAN",
     "MAX_TASKS",
@@ -67,6 +68,7 @@ __all__ = [
     "Constraint",
     "MemcgCounter",
     "OomEvent",
+    "OomLineParser",
     "OomTask",
     "oom_events_from_journal",
     "parse_oom_events",
@@ -83,8 +85,8 @@ _UNLIMITED_KB = 2**50
 
 _UNIT_SUFFIXES = (".service", ".scope", ".slice", ".socket", ".mount", ".swap")
 
-# Only lines containing one of these can matter while no block is open: a cheap filter for huge logs.
-_MARKERS = ("oom", "Kill", "usage", "Memory", "Task in")
+#: Only lines containing one of these can matter while no block is open: a cheap filter for huge logs.
+MARKERS = ("oom", "Kill", "usage", "Memory", "Task in")
 
 
 class Constraint(StrEnum):
@@ -236,21 +238,41 @@ def parse_oom_events(lines: Iterable[Line], *, year: int | None = None) -> Itera
     Only OOM lines are dated while no block is open, so the year advances at New Year only if two
     of them are less than half a year apart (``PrefixParser``); a journal header fixes it anyway.
     """
-    prefixes = PrefixParser(year)
-    scanner = _Scanner()
+    parser = OomLineParser(year)
     for line in lines:
-        text = line.text
-        if scanner.idle and not any(marker in text for marker in _MARKERS):
+        if parser.idle and not any(marker in line.text for marker in MARKERS):
             continue
-        prefix = prefixes.parse(text)
+        yield from parser.feed(line)
+    yield from parser.finish()
+
+
+class OomLineParser:
+    """``parse_oom_events`` one line at a time, for readers that skip lines themselves: while ``idle``,
+    only lines containing one of ``MARKERS`` can matter; once a block is open, every line must be fed."""
+
+    __slots__ = ("_prefixes", "_scanner")
+
+    def __init__(self, year: int | None = None) -> None:
+        self._prefixes = PrefixParser(year)
+        self._scanner = _Scanner()
+
+    @property
+    def idle(self) -> bool:
+        """No OOM block is open: lines without a marker can be skipped."""
+        return self._scanner.idle
+
+    def feed(self, line: Line) -> Iterator[OomEvent]:
+        prefix = self._prefixes.parse(line.text)
         if prefix.ident is not None and prefix.ident != "kernel":
-            continue
+            return
         if prefix.ident is None and prefix.style in (PrefixStyle.SYSLOG, PrefixStyle.FULL):
-            continue  # a syslog line without identifier is not known to be the kernel's
-        yield from scanner.feed(
+            return  # a syslog line without identifier is not known to be the kernel's
+        yield from self._scanner.feed(
             _Message(line, prefix.message, prefix.timestamp, prefix.monotonic, prefix.host)
         )
-    yield from scanner.finish()
+
+    def finish(self) -> Iterator[OomEvent]:
+        yield from self._scanner.finish()
 
 
 def oom_events_from_journal(entries: Iterable[JournalEntry]) -> Iterator[OomEvent]:

@@ -63,7 +63,7 @@ from datetime import datetime
 
 from ostriage.evidence import Line
 
-__all__ = ["DEFAULT_MAX_CONTINUATION", "LogException", "LogRecord", "parse_oslo_log"]
+__all__ = ["DEFAULT_MAX_CONTINUATION", "Head", "LogException", "LogRecord", "parse_head", "parse_oslo_log"]
 
 DEFAULT_MAX_CONTINUATION = 200
 
@@ -109,7 +109,7 @@ class LogRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class _Head:
+class Head:
     timestamp: datetime
     stamp: str
     pid: int
@@ -119,7 +119,8 @@ class _Head:
     message: str
 
 
-def _parse_head(text: str) -> _Head | None:
+def parse_head(text: str) -> Head | None:
+    """The record fields of a line that starts an oslo.log record (or continues one as a traceback line)."""
     match = _HEADER.match(text)
     if match is None:
         return None
@@ -134,14 +135,14 @@ def _parse_head(text: str) -> _Head | None:
         end = rest.find("]")
         if end > 0:
             context, rest = rest[1:end], rest[end + 1 :].removeprefix(" ")
-    return _Head(timestamp, f"{match['date']} {match['time']}", int(match["pid"]), match["level"],
+    return Head(timestamp, f"{match['date']} {match['time']}", int(match["pid"]), match["level"],
                  match["logger"], context, rest)
 
 
 class _Builder:
     """The record being assembled: bounded line buffers and the traceback state machine."""
 
-    def __init__(self, head: _Head, line: Line, cap: int) -> None:
+    def __init__(self, head: Head, line: Line, cap: int) -> None:
         self.head = head
         self.line = line
         self.first: list[Line] = []
@@ -189,7 +190,7 @@ def parse_oslo_log(
     """Records of an oslo.log file (or of consecutive files: a new path starts a new record)."""
     current: _Builder | None = None
     for line in lines:
-        head = _parse_head(line.text)
+        head = parse_head(line.text)
         if current is not None and line.path == current.line.path:
             if head is None:
                 current.add(line, line.text)

@@ -95,7 +95,7 @@ def deployed(facts: Facts, service: Service) -> bool:
             return True
     if any(p.program == service.name or p.program in service.comms for p in facts.processes):
         return True
-    return service.name in facts.log_pids.values()
+    return service.name in facts.logging_services or service.name in facts.log_pids.values()
 
 
 def hog_of(facts: Facts, event: OomEvent) -> str | None:

@@ -14,7 +14,7 @@ import lzma
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
-__all__ = ["CHUNK", "MAX_LINE", "Readable", "decompressing", "iter_lines", "truncation_marker"]
+__all__ = ["CHUNK", "MAX_LINE", "Readable", "decode_line", "decompressing", "iter_lines", "truncation_marker"]
 
 #: Longest line kept (bytes); the rest of a longer line is dropped and the drop is marked.
 MAX_LINE = 64 * 1024
@@ -96,6 +96,15 @@ def iter_lines(stream: Readable, max_line: int = MAX_LINE, first: bytes = b"") -
         pending += chunk
     if pending or dropped:
         yield _decode(pending, max_line, dropped)
+
+
+def decode_line(raw: bytes | bytearray, max_line: int = MAX_LINE) -> str:
+    """One raw line (without its ``\\n``) as ``iter_lines`` gives it: ``\\r`` dropped, cut at ``max_line``.
+
+    >>> decode_line(b"abc\\r"), decode_line(b"abcdef", max_line=3)
+    ('abc', 'abc [ostriage: line truncated, 3 more bytes]')
+    """
+    return _decode(raw, max_line, 0)
 
 
 def _decode(raw: bytes | bytearray, max_line: int, dropped: int) -> str:

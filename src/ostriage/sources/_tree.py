@@ -28,7 +28,7 @@ from ostriage.evidence import Line
 from ostriage.sources._lines import MAX_LINE, TRUNCATED, decompressing, iter_lines
 from ostriage.sources._rotation import rotation_order
 from ostriage.sources._size import size
-from ostriage.sources.base import Problem
+from ostriage.sources.base import LogFile, Problem
 
 __all__ = ["Tree", "host_relative", "note"]
 
@@ -134,6 +134,20 @@ class Tree:
 
     def open_lines(self, real: str, shown: str) -> Iterator[Line] | None:
         """Open the regular file ``real`` (already resolved) and stream its lines cited as ``shown``."""
+        fd = self.open_fd(real, shown)
+        if fd is None:
+            return None
+        raw = open(fd, "rb")  # noqa: SIM115 - closed by the generator below
+        try:
+            stream = decompressing(real, raw)
+        except OSError as exc:
+            raw.close()
+            note(self.problems, shown, exc.strerror or str(exc))
+            return None
+        return self._lines(raw, stream, shown)
+
+    def open_fd(self, real: str, shown: str) -> int | None:
+        """A read-only descriptor of the regular file ``real``, or ``None`` with a problem noted."""
         try:
             # stat before opening: opening a fifo blocks and opening a device can act on it
             mode = os.stat(real).st_mode
@@ -147,18 +161,11 @@ class Tree:
         except OSError as exc:
             note(self.problems, shown, exc.strerror or str(exc))
             return None
-        raw = open(fd, "rb")  # noqa: SIM115 - closed by the generator below
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
-            raw.close()
+            os.close(fd)
             note(self.problems, shown, "not a regular file; not read")
             return None
-        try:
-            stream = decompressing(real, raw)
-        except OSError as exc:
-            raw.close()
-            note(self.problems, shown, exc.strerror or str(exc))
-            return None
-        return self._lines(raw, stream, shown)
+        return fd
 
     def _lines(self, raw: BinaryIO, stream: BinaryIO | io.BufferedIOBase, shown: str) -> Iterator[Line]:
         number = 0
@@ -179,12 +186,22 @@ class Tree:
 
     def read_log(self, path: str) -> Iterator[Line]:
         """Lines of the log at ``path`` and of its rotations, oldest file first."""
-        rel = host_relative(path)
-        directory, base = posixpath.split(rel)
-        for name in rotation_order(base, self._listdir(directory)):
-            lines = self.read_lines("/" + posixpath.join(directory, name))
+        for file in self.log_files(path):
+            lines = self.open_lines(file.real, file.shown)
             if lines is not None:
                 yield from lines
+
+    def log_files(self, path: str) -> list[LogFile]:
+        """The files of the log at ``path`` and of its rotations, oldest first, each resolved inside the root."""
+        rel = host_relative(path)
+        directory, base = posixpath.split(rel)
+        found = []
+        for name in rotation_order(base, self._listdir(directory)):
+            member = posixpath.join(directory, name)
+            real = self.resolve(member)
+            if real is not None:
+                found.append(LogFile(real, self.display(member), self._max_line))
+        return found
 
     # -- listing --------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import Literal
 
 from ostriage.evidence import Line
 
-__all__ = ["CommandOutput", "Problem", "Source"]
+__all__ = ["CommandOutput", "LogFile", "Problem", "Source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,16 @@ class CommandOutput:
     format: str
     origin: str
     lines: Iterator[Line]
+
+
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    """One file of a log (the log itself or a rotation) that a reader may scan as raw bytes:
+    ``real`` is where it is, ``shown`` how it is cited, ``max_line`` the longest line kept."""
+
+    real: str
+    shown: str
+    max_line: int
 
 
 class Source(ABC):
@@ -77,6 +87,15 @@ class Source(ABC):
     def collected_at(self) -> datetime | None:
         """When the evidence was taken (sosreport's ``date``; now on a live host), in the host's
         local time: aware when its UTC offset is known, naive (host wall clock) otherwise."""
+
+    def log_files(self, path: str) -> list[LogFile] | None:
+        """The files of a log and its rotations, oldest first, for readers of raw bytes (the scan
+        engine); ``None`` when this source only has lines (then ``read_log``)."""
+        return None
+
+    def open_log_file(self, file: LogFile) -> int | None:
+        """A read-only descriptor of one of ``log_files``; ``None`` (with a problem) when it cannot be read."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook: most sources hold nothing to release
         """Release temporary resources (an unpacked tarball)."""

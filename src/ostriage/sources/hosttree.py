@@ -19,7 +19,7 @@ from typing import Literal
 from ostriage.errors import SourceError
 from ostriage.evidence import Line
 from ostriage.sources._tree import Tree
-from ostriage.sources.base import CommandOutput, Problem, Source
+from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 
 __all__ = ["HostTree"]
 
@@ -60,6 +60,13 @@ class HostTree(Source):
     def read_log(self, path: str) -> Iterator[Line]:
         inner = self._inner(path)
         return iter(()) if inner is None else self._tree.read_log(inner)
+
+    def log_files(self, path: str) -> list[LogFile] | None:
+        inner = self._inner(path)
+        return [] if inner is None else self._tree.log_files(inner)
+
+    def open_log_file(self, file: LogFile) -> int | None:
+        return self._tree.open_fd(file.real, file.shown)
 
     def glob(self, pattern: str) -> list[str]:
         if self.mount == "/":

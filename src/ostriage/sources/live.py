@@ -25,7 +25,7 @@ from ostriage.sources._lines import CHUNK, MAX_LINE, iter_lines
 from ostriage.sources._runner import Finished, Process, Runner, subprocess_runner
 from ostriage.sources._size import size
 from ostriage.sources._tree import Tree, note
-from ostriage.sources.base import CommandOutput, Problem, Source
+from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 from ostriage.sources.catalog import LiveVariant, lookup
 
 __all__ = [
@@ -94,6 +94,12 @@ class LiveHost(Source):
 
     def read_log(self, path: str) -> Iterator[Line]:
         return self._tree.read_log(path)
+
+    def log_files(self, path: str) -> list[LogFile] | None:
+        return self._tree.log_files(path)
+
+    def open_log_file(self, file: LogFile) -> int | None:
+        return self._tree.open_fd(file.real, file.shown)
 
     def glob(self, pattern: str) -> list[str]:
         return self._tree.glob(pattern)

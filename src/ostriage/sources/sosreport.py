@@ -31,7 +31,7 @@ from ostriage.parsers.date import (
 from ostriage.sources._lines import MAX_LINE
 from ostriage.sources._tarball import SOS_MARKERS, Limits, extract_report
 from ostriage.sources._tree import Tree, note
-from ostriage.sources.base import CommandOutput, Problem, Source
+from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, CommandSpec, SosVariant, extraction_areas, lookup
 
 __all__ = ["ARCHIVE_SUFFIXES", "Limits", "SosReport"]
@@ -113,6 +113,12 @@ class SosReport(Source):
 
     def read_log(self, path: str) -> Iterator[Line]:
         return self._tree.read_log(path)
+
+    def log_files(self, path: str) -> list[LogFile] | None:
+        return self._tree.log_files(path)
+
+    def open_log_file(self, file: LogFile) -> int | None:
+        return self._tree.open_fd(file.real, file.shown)
 
     def glob(self, pattern: str) -> list[str]:
         return self._tree.glob(pattern)

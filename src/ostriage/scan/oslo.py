@@ -1,0 +1,286 @@
+"""A service's oslo.log file scanned as raw blocks: only the records around a signature are parsed.
+
+Every literal of ``knowledge.log_signatures`` (each signature's ``needle``, which every line its pattern
+can match contains) is searched in one pass per block (``matcher``). A hit is resolved to the oslo.log
+record holding it — walking back to the record's first line and on to its last, with the same rules as
+``parsers.oslo_log`` (a traceback line continues the record of the same time, pid and logger; a line that
+is not a record continues the one before) — and that record alone is parsed and matched, exactly as the
+line-by-line path does (``record_events``). Line numbers come from counting newlines between hits, never
+from splitting the file into lines.
+
+Two more questions are answered in the same pass:
+
+* which of a given set of pids write records into this log (the pids of OOM victims and of the tasks in
+  the kernel's OOM tables: a kernel record names only a pid, and the logs tell whose it was). Each is
+  looked for as `` <pid> <LEVEL> `` — the pid and level columns of a record — once per block, and
+  confirmed by parsing that line;
+* whether the file holds any record at all (the service runs here).
+
+A record is resolved within the block, the 256 KiB before it and the 256 KiB after it: a traceback longer
+than that is cut there (its first lines still cite the right place).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ostriage.evidence import Line
+from ostriage.knowledge.log_signatures import SIGNATURES, match_signature
+from ostriage.parsers.oslo_log import LogRecord, parse_head, parse_oslo_log
+from ostriage.parsers.packages import VersionBanner, parse_version_banner
+from ostriage.scan.blocks import Block, Budget, Guarded, blocks, long_line_text, problem_text
+from ostriage.scan.matcher import Matcher, compile_literals
+from ostriage.sources._lines import decode_line
+from ostriage.sources.base import LogFile
+
+if TYPE_CHECKING:
+    from ostriage.facts.model import LogEvent
+
+__all__ = ["LEVELS", "OsloScan", "record_events", "scan_oslo"]
+
+#: oslo.log's level names (``AUDIT`` and ``TRACE`` from older releases)
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "AUDIT")
+#: neutron's start-up banner (``<program> version <x>``) is logged by this logger
+BANNER_LOGGER = "neutron.common.config"
+#: context kept around a block to resolve records that cross its edges
+CONTEXT = 256 * 1024
+_ANY_HEAD = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
+
+
+@dataclass(slots=True)
+class OsloScan:
+    """What one file of a service log holds that facts need."""
+
+    events: list[LogEvent] = field(default_factory=list)
+    banners: list[VersionBanner] = field(default_factory=list)
+    #: pids (of those asked for) that wrote a record into this file
+    pids: set[int] = field(default_factory=set)
+    #: the file holds at least one oslo.log record
+    has_records: bool = False
+    lines: int = 0
+    #: what could not be read: a line cut at ``max_line``, why reading stopped early (a damaged file,
+    #: a decompression cap)
+    problems: list[str] = field(default_factory=list)
+
+
+def record_events(service: str, record: LogRecord) -> Iterator[LogEvent]:
+    """The signature matches of one record: its message, and its traceback's exception."""
+    # facts imports this module: its model is imported when first needed, not at import time
+    from ostriage.facts.model import LogEvent
+
+    hit = match_signature(record.message)
+    if hit is not None:
+        sig, m = hit
+        yield LogEvent(service, sig.id, m.groupdict(default=""), record.timestamp, record.line, record)
+    # the cause of an API error is often only in its traceback's last line
+    if record.exception is not None and (hit is None or hit[0].id != "keystoneauth.connect-failure"):
+        inner = match_signature(record.exception.message)
+        if inner is not None:
+            sig, m = inner
+            yield LogEvent(service, sig.id, m.groupdict(default=""), record.timestamp,
+                           record.exception.line, record)
+
+
+def _literals(service: str, pids: Iterable[int]) -> tuple[list[bytes], list[tuple[bytes, int]]]:
+    needles = sorted({s.needle for s in SIGNATURES})
+    if service.startswith("neutron"):
+        needles.append(BANNER_LOGGER + " ")
+    once = [(f" {pid} {level} ".encode(), pid) for pid in sorted(pids) for level in LEVELS]
+    return [n.encode() for n in needles], once
+
+
+class _File:
+    """The state of one file's scan (one file of a log; rotations are scanned apart)."""
+
+    def __init__(self, file: LogFile, service: str, pids: frozenset[int]) -> None:
+        self.file = file
+        self.service = service
+        self.wanted = set(pids)
+        self.out = OsloScan()
+        self._compile()
+        self.resolved_until = 0  # last line number of the last record parsed
+
+    def _compile(self) -> None:
+        each, once = _literals(self.service, self.wanted)
+        self.matcher: Matcher = compile_literals(each, [x for x, _ in once])
+        self.each = len(each)
+        self.pid_of = [pid for _, pid in once]
+        self.stale = False
+
+    def block(self, prev: Block | None, cur: Block, nxt: Block | None, first: int) -> int:
+        """Handle ``cur``, whose first line is number ``first``; return the number of its lines."""
+        data, end = cur.data, cur.end
+        if self.stale:
+            # a pid that was found need not be looked for again: a frequent one costs the search dearly
+            self._compile()
+        if not self.out.has_records:
+            self._look_for_records(data, end)
+        if cur.cut >= 0 and not self.out.problems:
+            self.out.problems.append(long_line_text(first + data.count(b"\n", 0, cur.cut), self.file.max_line))
+        hits = self.matcher.find(data, end)
+        window: _Window | None = None
+        at, number = 0, first
+        for pos, index in hits:
+            number += data.count(b"\n", at, pos)
+            at = pos
+            if index >= self.each:
+                self._pid(data, end, pos, self.pid_of[index - self.each])
+            elif number > self.resolved_until:
+                if window is None:
+                    window = _Window(prev, cur, nxt, first)
+                self._resolve(window, pos, number)
+        unterminated = 1 if end and data[end - 1] != 0x0A else 0  # the file's last line
+        return number - first + data.count(b"\n", at, end) + unterminated
+
+    def _look_for_records(self, data: bytes, end: int) -> None:
+        for m in _ANY_HEAD.finditer(data, 0, end):
+            stop = data.find(b"\n", m.start(), end)
+            if parse_head(decode_line(data[m.start(): stop if stop >= 0 else end])) is not None:
+                self.out.has_records = True
+                return
+
+    def _pid(self, data: bytes, end: int, pos: int, pid: int) -> None:
+        if pid not in self.wanted:
+            return
+        start = data.rfind(b"\n", 0, pos) + 1
+        stop = data.find(b"\n", pos, end)
+        head = parse_head(decode_line(data[start: stop if stop >= 0 else end]))
+        if head is not None and head.pid == pid:
+            self.wanted.discard(pid)
+            self.out.pids.add(pid)
+            self.stale = True
+
+    def _resolve(self, window: _Window, pos: int, number: int) -> None:
+        span = window.record(window.offset(pos), number, self.file.max_line)
+        if span is None:
+            return
+        lines = [Line(self.file.shown, n, text) for n, text in span]
+        self.resolved_until = lines[-1].number
+        for record in parse_oslo_log(lines):
+            self.out.events.extend(record_events(self.service, record))
+            if self.service.startswith("neutron") and (banner := parse_version_banner(record)):
+                self.out.banners.append(banner)
+
+
+class _Window:
+    """A block with the context around it, for walking from a hit to its record's first and last line."""
+
+    def __init__(self, prev: Block | None, cur: Block, nxt: Block | None, first: int) -> None:
+        before = b""
+        if prev is not None:
+            start = prev.data.find(b"\n", max(0, prev.end - CONTEXT), prev.end) + 1
+            before = prev.data[start: prev.end]
+        after = b""
+        if nxt is not None:
+            stop = nxt.data.rfind(b"\n", 0, min(nxt.end, CONTEXT)) + 1
+            after = nxt.data[:stop]
+        self.buf = before + cur.data[: cur.end] + after
+        self.skip = len(before)
+        #: the window starts at the start of the file: nothing before it
+        self.at_start = prev is None
+        self.at_end = nxt is None
+
+    def offset(self, pos: int) -> int:
+        return self.skip + pos
+
+    def _line(self, start: int) -> tuple[int, int]:
+        stop = self.buf.find(b"\n", start)
+        return start, (stop if stop >= 0 else len(self.buf))
+
+    def _before(self, start: int) -> int | None:
+        """Start of the line before the one starting at ``start``."""
+        if start == 0:
+            return None
+        return self.buf.rfind(b"\n", 0, start - 1) + 1
+
+    def record(self, pos: int, number: int, max_line: int) -> list[tuple[int, str]] | None:
+        """(number, text) of every line of the record holding ``pos`` (on line ``number``), or
+        ``None`` when that line comes before the file's first record."""
+        buf = self.buf
+        start = buf.rfind(b"\n", 0, pos) + 1
+        texts: dict[int, str] = {}
+
+        def text(at: int) -> str:
+            if at not in texts:
+                s, e = self._line(at)
+                texts[at] = decode_line(buf[s:e], max_line)
+            return texts[at]
+
+        head = _head_start(start, text, self._before)
+        if head is None and not self.at_start:
+            head = start  # its record began before the context kept: start it here
+        if head is None:
+            return None
+        first_number = number - buf.count(b"\n", head, start)
+        key = parse_head(text(head))
+        lines: list[tuple[int, str]] = []
+        at, n = head, first_number
+        while True:
+            lines.append((n, text(at)))
+            _, stop = self._line(at)
+            if stop >= len(buf):
+                break
+            at, n = stop + 1, n + 1
+            if at >= len(buf):
+                break
+            following = parse_head(text(at))
+            if following is not None and not (
+                key is not None and following.context is None and following.pid == key.pid
+                and following.stamp == key.stamp and following.logger == key.logger
+            ):
+                break
+        return lines
+
+
+def _head_start(start: int, text: Callable[[int], str], before: Callable[[int], int | None]) -> int | None:
+    """The first line of the record holding the line at ``start`` (see the module docstring), or
+    ``None`` when no record line precedes it within reach."""
+    at: int | None = start
+    while at is not None and parse_head(text(at)) is None:
+        at = before(at)  # not a record line: it continues the record before
+    if at is None:
+        return None
+    head = parse_head(text(at))
+    assert head is not None
+    if head.context is not None:
+        return at
+    candidate = at
+    while True:
+        at = before(candidate)
+        while at is not None and parse_head(text(at)) is None:
+            at = before(at)
+        if at is None:
+            return candidate
+        earlier = parse_head(text(at))
+        assert earlier is not None
+        if (earlier.pid, earlier.stamp, earlier.logger) != (head.pid, head.stamp, head.logger):
+            return candidate
+        if earlier.context is not None:
+            return at
+        candidate = at
+
+
+def scan_oslo(fd: int, file: LogFile, service: str, pids: frozenset[int] = frozenset(),
+              budget: Budget | None = None, progress: Callable[[int], None] | None = None) -> OsloScan:
+    """Scan one file of ``service``'s log; a read error or a cap ends it early, noted in ``problem``."""
+    state = _File(file, service, pids)
+    prev: Block | None = None
+    cur: Block | None = None
+    first = 1
+    source = Guarded(blocks(fd, file.real, budget, file.max_line, progress=progress))
+    for nxt in _then_none(iter(source)):
+        if cur is not None:
+            first += state.block(prev, cur, nxt, first)
+        prev, cur = cur, nxt
+    state.out.lines = first - 1
+    if source.error is not None:
+        state.out.problems.append(problem_text(source.error, state.out.lines))
+    return state.out
+
+
+def _then_none(items: Iterator[Block]) -> Iterator[Block | None]:
+    yield from items
+    yield None
