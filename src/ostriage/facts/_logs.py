@@ -34,7 +34,8 @@ def scan_service_logs(source: Source, services: Iterable[Service] = SERVICES,
             found.logging.add(service.name)
             if record.pid in wanted:
                 found.pids.setdefault(record.pid, service.name)
-            found.events.extend(record_events(service.name, record))
+            for event in record_events(service.name, record):
+                found.events.add(event)
             if service.name.startswith("neutron") and (banner := parse_version_banner(record)):
                 found.banners.append(banner)
     return found

@@ -8,13 +8,13 @@ the timeline can place it, and the kill line of that copy as the citation.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.kernel_oom import OomEvent
 
-__all__ = ["align_boot_time", "merge_oom_events"]
+__all__ = ["EXACT_KILLS", "OomDigest", "align_boot_time", "merge_oom_events", "oom_kind"]
 
 #: how far a boot time computed from ``uptime`` (to the minute) may be off
 UPTIME_SLACK = timedelta(seconds=90)
@@ -44,30 +44,108 @@ def _fix_year(e: OomEvent, collected_at: datetime | None) -> OomEvent:
     return e
 
 
+#: distinct kills kept whole (deduplicated across logs, each listed); further kills are summarised per kind
+EXACT_KILLS = 256
+#: kills remembered beyond those (as hashes) to tell copies of one kill in several logs apart
+MAX_REMEMBERED = 100_000
+
+
+def oom_kind(e: OomEvent) -> str:
+    """What kills of the same kind share: the victim's name, its memory cgroup, memcg or global OOM."""
+    return f"{e.victim_comm or ''}|{e.task_memcg or e.oom_memcg or ''}|{'memcg' if e.memcg_oom else 'global'}"
+
+
+@dataclass(slots=True)
+class _Summary:
+    """Kills of one kind beyond ``EXACT_KILLS``: their number, the last and the largest."""
+
+    count: int = 0
+    last: OomEvent | None = None
+    largest: OomEvent | None = None
+
+
+def _when(e: OomEvent) -> tuple[datetime, float]:
+    return (e.timestamp or datetime.min, e.monotonic or 0.0)
+
+
+class OomDigest:
+    """Kernel OOM events as they stream from every kernel log: the first ``EXACT_KILLS`` distinct kills
+    whole, later ones counted per kind with the last and the largest of each kept, so memory stays
+    bounded however many kills a log holds."""
+
+    def __init__(self, collected_at: datetime | None) -> None:
+        self.collected_at = collected_at
+        self.best: dict[_Key, OomEvent] = {}
+        self.summaries: dict[str, _Summary] = {}
+        self.remembered: set[int] = set()
+        #: more kills than could be remembered: copies of one kill may have been counted twice
+        self.upper_bound = False
+        self.boot: datetime | None = None
+
+    def add(self, event: OomEvent) -> None:
+        event = _fix_year(event, self.collected_at)
+        if event.timestamp and event.monotonic is not None:
+            boot = event.timestamp - timedelta(seconds=event.monotonic)
+            self.boot = boot if self.boot is None else max(self.boot, boot)
+        k = _key(event)
+        if k in self.best:
+            if _score(event) > _score(self.best[k]):
+                self.best[k] = event
+            return
+        if len(self.best) < EXACT_KILLS:
+            self.best[k] = event
+            return
+        h = hash(k)
+        if h in self.remembered:
+            return
+        if len(self.remembered) < MAX_REMEMBERED:
+            self.remembered.add(h)
+        else:
+            self.upper_bound = True
+        summary = self.summaries.setdefault(oom_kind(event), _Summary())
+        summary.count += 1
+        if summary.last is None or _when(event) >= _when(summary.last):
+            summary.last = event
+        if summary.largest is None or (event.anon_rss_kb or 0) > (summary.largest.anon_rss_kb or 0):
+            summary.largest = event
+
+    def listed(self) -> list[OomEvent]:
+        """Every kill kept: the exact ones, and the last and largest of each summarised kind."""
+        extra = {id(e): e for s in self.summaries.values() for e in (s.last, s.largest) if e is not None}
+        return [*self.best.values(), *extra.values()]
+
+    def unlisted(self) -> dict[str, int]:
+        """Per kind, the kills counted but not listed."""
+        out = {}
+        for kind, s in self.summaries.items():
+            shown = len({id(e) for e in (s.last, s.largest) if e is not None})
+            if s.count > shown:
+                out[kind] = s.count - shown
+        return out
+
+    def events(self, boot: datetime | None = None) -> list[OomEvent]:
+        """The listed kills, oldest first; ``boot`` (collection time minus uptime) places dmesg-only ones."""
+        # dmesg gives only seconds since boot (of the current boot, hence the latest boot time seen); a
+        # syslog copy of a kernel line that has both fixes that boot time, so dmesg-only events can still
+        # be placed on the timeline
+        boot = self.boot or boot
+        merged = []
+        for event in self.listed():
+            if event.timestamp is None and event.monotonic is not None and boot is not None:
+                event = replace(event, timestamp=boot + timedelta(seconds=event.monotonic))
+            merged.append(event)
+        merged.sort(key=lambda e: (e.timestamp or datetime.min, e.monotonic or 0.0))
+        return merged
+
+
 def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: datetime | None,
                      boot: datetime | None = None) -> list[OomEvent]:
     """Distinct kills, oldest first; ``boot`` (collection time minus uptime) places dmesg-only ones."""
-    best: dict[_Key, OomEvent] = {}
-    boots: list[datetime] = []
+    digest = OomDigest(collected_at)
     for stream in streams:
         for event in stream:
-            event = _fix_year(event, collected_at)
-            if event.timestamp and event.monotonic is not None:
-                boots.append(event.timestamp - timedelta(seconds=event.monotonic))
-            k = _key(event)
-            if k not in best or _score(event) > _score(best[k]):
-                best[k] = event
-    # dmesg gives only seconds since boot (of the current boot, hence the latest boot time seen); a
-    # syslog copy of a kernel line that has both fixes that boot time, so dmesg-only events can still
-    # be placed on the timeline
-    boot = max(boots) if boots else boot
-    merged = []
-    for event in best.values():
-        if event.timestamp is None and event.monotonic is not None and boot is not None:
-            event = replace(event, timestamp=boot + timedelta(seconds=event.monotonic))
-        merged.append(event)
-    merged.sort(key=lambda e: (e.timestamp or datetime.min, e.monotonic or 0.0))
-    return merged
+            digest.add(event)
+    return digest.events(boot)
 
 
 def align_boot_time(boot: datetime, events: Iterable[OomEvent], notices: Iterable[UnitEvent]) -> datetime:

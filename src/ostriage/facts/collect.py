@@ -14,7 +14,7 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._logs import journal_log_events, scan_service_logs
-from ostriage.facts._oom import align_boot_time, merge_oom_events
+from ostriage.facts._oom import OomDigest, align_boot_time
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
 from ostriage.knowledge.releases import parse_neutron_version
@@ -108,19 +108,34 @@ class _Collector:
                     seen[0] += 1
                 yield line
 
-        events: list[OomEvent] = []
+        # kills are aggregated as they stream: a log of a million kills costs a bounded digest, not a list
+        digest = OomDigest(self.facts.collected_at)
         dmesg = self.source.command("dmesg")
+        streams: list[Iterable[OomEvent]] = []
         if dmesg is not None:
-            events.extend(parse_oom_events(counted(dmesg.lines), year=self.year))
-        scanned = kernel_logs(self.source, KERNEL_LOGS, self.year, events.append)
+            streams.append(parse_oom_events(counted(dmesg.lines), year=self.year))
+        for stream in streams:
+            for event in stream:
+                digest.add(event)
+        scanned = kernel_logs(self.source, KERNEL_LOGS, self.year, digest.add)
         seen[0] += scanned.lines
-        for path in scanned.unscanned:
-            events.extend(parse_oom_events(counted(self.source.read_log(path)), year=self.year))
-        events.extend(oom_events_from_journal(self.journal_kernel))
+        streams = [parse_oom_events(counted(self.source.read_log(p)), year=self.year) for p in scanned.unscanned]
+        streams.append(oom_events_from_journal(self.journal_kernel))
+        for stream in streams:
+            for event in stream:
+                digest.add(event)
         boot, approximate = self._boot_time()
         if boot is not None and approximate:
-            boot = align_boot_time(boot, events, self.unit_events)
-        self.facts.oom_events = merge_oom_events([events], self.facts.collected_at, boot)
+            boot = align_boot_time(boot, digest.listed(), self.unit_events)
+        self.facts.oom_events = digest.events(boot)
+        self.facts.oom_unlisted = digest.unlisted()
+        if self.facts.oom_unlisted:
+            counted_kills = len(digest.best) + sum(s.count for s in digest.summaries.values())
+            self.facts.problems.append(Problem(
+                "kernel logs", f"{counted_kills:,} OOM kills: the first {len(digest.best):,} are listed one by one, "
+                f"the other {counted_kills - len(digest.best):,} are counted per victim (the last and the largest "
+                "of each kept)" + ("; past 100,000 kills, copies of one kill in several logs may be counted twice"
+                                   if digest.upper_bound else "")))
         if not seen[0] and not self.journal_kernel:
             # no kernel line at all: "no OOM kill" would mean nothing
             self.facts.missing.append(
@@ -192,8 +207,16 @@ class _Collector:
         self.banners = found.banners
         self.facts.log_pids.update(found.pids)
         self.facts.logging_services.update(found.logging)
-        self.facts.log_events = found.events + journal_log_events(self.journal_services, self.facts.log_pids)
-        self.facts.log_events.sort(key=lambda e: e.timestamp or datetime.min)
+        digest = found.events
+        for event in journal_log_events(self.journal_services, self.facts.log_pids):
+            digest.add(event)
+        self.facts.log_events = sorted(digest.events(), key=lambda e: e.timestamp or datetime.min)
+        self.facts.log_event_counts = digest.counts()
+        self.facts.log_events_left_out = digest.left_out
+        if digest.left_out:
+            self.facts.problems.append(Problem(
+                "service logs", f"{digest.left_out:,} signature matches counted but not listed: the first and last "
+                "8 of each kind are kept (a log repeating one line is counted, not held)"))
 
     def ovs(self) -> None:
         show = self.source.command("ovs-vsctl-show")

@@ -6,7 +6,7 @@ rule can say "cannot tell" instead of "healthy"), ``problems`` what exists but c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -81,13 +81,21 @@ class Facts:
     collected_at: datetime | None = None
     problems: list[Problem] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: distinct OOM kills, every one when few, else the first ones and the last and largest of each kind
     oom_events: list[OomEvent] = field(default_factory=list)
+    #: kills counted but not in ``oom_events``, per kind (``facts._oom.oom_kind``)
+    oom_unlisted: dict[str, int] = field(default_factory=dict)
     units: dict[str, UnitState] = field(default_factory=dict)
     processes: list[PsProcess] = field(default_factory=list)
     listeners: list[Listener] | None = None
     listeners_origin: str | None = None
     configs: dict[str, ConfigSet] = field(default_factory=dict)
+    #: signature matches: every one when few, else the first and last of each kind (``scan.digest``)
     log_events: list[LogEvent] = field(default_factory=list)
+    #: exact number of matches per (service, signature, captured values); empty when ``log_events`` is all
+    log_event_counts: dict[tuple[str, str, tuple[tuple[str, str], ...]], int] = field(default_factory=dict)
+    #: matches counted but not kept in ``log_events``
+    log_events_left_out: int = 0
     #: pid → service, for the pids of OOM victims and OOM tables found in a service's log or journal
     log_pids: dict[int, str] = field(default_factory=dict)
     #: services whose own log files hold at least one record (they run, or ran, here)
@@ -108,6 +116,16 @@ class Facts:
     def events(self, signature: str, service: str | None = None) -> list[LogEvent]:
         return [e for e in self.log_events
                 if e.signature == signature and (service is None or e.service == service)]
+
+    def event_count(self, signature: str, service: str | None = None,
+                    where: Callable[[Mapping[str, str]], bool] | None = None) -> int:
+        """How many times ``signature`` matched (in ``service``'s logs; with captured values ``where`` accepts),
+        counting the matches left out of ``log_events``."""
+        if not self.log_event_counts:
+            return sum(1 for e in self.events(signature, service) if where is None or where(e.groups))
+        return sum(n for (svc, sig, groups), n in self.log_event_counts.items()
+                   if sig == signature and (service is None or svc == service)
+                   and (where is None or where(dict(groups))))
 
     def summary(self) -> dict[str, object]:
         """Counts for the report's ``facts`` section: what was looked at."""

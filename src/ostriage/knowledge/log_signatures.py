@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["SIGNATURES", "Signature", "match_signature"]
 
@@ -78,6 +79,7 @@ SIGNATURES: tuple[Signature, ...] = (
 )
 
 
+@lru_cache(maxsize=4096)
 def match_signature(message: str) -> tuple[Signature, re.Match[str]] | None:
     """The first signature whose pattern is found in ``message``.
 

@@ -60,6 +60,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from ostriage.evidence import Line
 
@@ -119,8 +120,12 @@ class Head:
     message: str
 
 
+@lru_cache(maxsize=4096)
 def parse_head(text: str) -> Head | None:
-    """The record fields of a line that starts an oslo.log record (or continues one as a traceback line)."""
+    """The record fields of a line that starts an oslo.log record (or continues one as a traceback line).
+
+    Cached: the scan engine asks about a line and its neighbours more than once, and a log that repeats
+    one line millions of times costs one parse."""
     match = _HEADER.match(text)
     if match is None:
         return None

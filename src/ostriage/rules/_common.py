@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ostriage.evidence import Line
+from ostriage.facts._oom import oom_kind
 from ostriage.facts.model import Facts, UnitState
 from ostriage.facts.victims import Victim, victim_of
 from ostriage.findings import Citation
@@ -41,11 +42,25 @@ class KillGroup:
     """Every OOM kill of one victim (unit, service or process name)."""
 
     victim: Victim
+    #: the kills listed in the facts (every one when few; see ``Facts.oom_unlisted``)
     events: tuple[OomEvent, ...]
+    #: kills of the victim counted but not listed
+    unlisted: int = 0
+    unlisted_memcg: int = 0
 
     @property
     def memcg_kills(self) -> tuple[OomEvent, ...]:
         return tuple(e for e in self.events if e.memcg_oom)
+
+    @property
+    def count(self) -> int:
+        """Every kill of the victim, listed or not."""
+        return len(self.events) + self.unlisted
+
+    @property
+    def memcg_count(self) -> int:
+        """Every kill of the victim inside its memory cgroup, listed or not."""
+        return len(self.memcg_kills) + self.unlisted_memcg
 
     @property
     def first(self) -> OomEvent:
@@ -70,7 +85,13 @@ def kills_by_victim(facts: Facts) -> list[KillGroup]:
         victim = victim_of(facts, event)
         groups[victim.subject].append(event)
         victims.setdefault(victim.subject, victim)
-    return [KillGroup(victims[s], tuple(evs)) for s, evs in groups.items()]
+    out = []
+    for subject, events in groups.items():
+        kinds = {oom_kind(e): e.memcg_oom for e in events}
+        unlisted = {k: facts.oom_unlisted.get(k, 0) for k in kinds}
+        out.append(KillGroup(victims[subject], tuple(events), sum(unlisted.values()),
+                             sum(n for k, n in unlisted.items() if kinds[k])))
+    return out
 
 
 def service_unit(facts: Facts, service: Service) -> UnitState | None:

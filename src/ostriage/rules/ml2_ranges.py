@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from ostriage.errors import ParseError
 from ostriage.facts.deployment import SANE_IDS, model_inputs
@@ -92,7 +92,11 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         logged = [e for e in logged if e.groups.get("type") == ranges.tunnel_type]
         evidence = [Citation(ranges.line, f"{ranges.ids:,} IDs")] if ranges.line else []
         if logged:
-            evidence.append(Citation(logged[-1].line, f"neutron read it ({len(logged)} start(s) logged)"))
+            def same_type(groups: Mapping[str, str], kind: str = ranges.tunnel_type) -> bool:
+                return groups.get("type") == kind
+
+            starts = facts.event_count("neutron.tunnel-ranges", "neutron-server", same_type)
+            evidence.append(Citation(logged[-1].line, f"neutron read it ({starts} start(s) logged)"))
         rss = [(e.anon_rss_kb, e.kill_line) for g in neutron_kills for e in g.events
                if e.anon_rss_kb and e.kill_line]
         if rss:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
@@ -46,24 +46,28 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
     """
     config = facts.configs.get("neutron-server")
     port = opts.bind_port(config.ini).value if config else 9696
-    failures = [e for e in facts.events("keystoneauth.connect-failure", "nova-api")
-                if e.groups.get("port") == str(port) or "/v2.0/" in e.groups.get("url", "")]
+    def to_neutron(groups: Mapping[str, str]) -> bool:
+        return groups.get("port") == str(port) or "/v2.0/" in groups.get("url", "")
+
+    failures = [e for e in facts.events("keystoneauth.connect-failure", "nova-api") if to_neutron(e.groups)]
     if not failures:
         return
+    failed = facts.event_count("keystoneauth.connect-failure", "nova-api", to_neutron)
     errors = [e for e in facts.events("nova-api.http-error", "nova-api") if e.groups.get("status") == "500"]
+    http_500 = facts.event_count("nova-api.http-error", "nova-api", lambda g: g.get("status") == "500")
     unexpected = facts.events("nova-api.unexpected-exception", "nova-api")
     first, last = failures[0], failures[-1]
-    evidence = [Citation(last.line, f"{len(failures)} connection failure(s) to neutron")]
+    evidence = [Citation(last.line, f"{failed} connection failure(s) to neutron")]
     if unexpected:
         evidence.append(Citation(unexpected[-1].line))
     if errors:
-        evidence.append(Citation(errors[-1].line, f"{len(errors)} HTTP 500 response(s)"))
+        evidence.append(Citation(errors[-1].line, f"{http_500} HTTP 500 response(s)"))
     timeline = [TimelineEntry(e.timestamp, "nova-api cannot reach neutron (HTTP 500)", e.line)
                 for e in (first, last) if e.timestamp]
     yield nova_api_neutron_connect_failure.finding(
         subject="nova-api",
         severity=Severity.CRITICAL,
-        summary=(f"nova-api failed {len(failures)} time(s) to connect to neutron "
+        summary=(f"nova-api failed {failed} time(s) to connect to neutron "
                  f"({_endpoint(first.groups.get('url', ''))})"
                  f" between {when(first.timestamp)} and {when(last.timestamp)}"),
         explanation=("keystoneauth1 could not open a connection to the neutron endpoint, so nova-api answered "
@@ -77,5 +81,5 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
                  for unit in service_by_name("neutron-server").units if unit in facts.units
                  for rule in ("unit-crash-looping-while-active", "service-oom-kill-loop"))),
         timeline=tuple(timeline),
-        data={"connect_failures": len(failures), "http_500": len(errors), "url": first.groups.get("url")},
+        data={"connect_failures": failed, "http_500": http_500, "url": first.groups.get("url")},
     )

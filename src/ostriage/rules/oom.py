@@ -57,13 +57,14 @@ def _kib(kb: int | None) -> str:
 
 def _scope(group: KillGroup) -> str:
     memcg = group.memcg_kills
-    if len(memcg) == len(group.events):
+    if group.memcg_count == group.count:
         limits = {e.memcg_limit_kb for e in memcg if e.memcg_limit_kb}
         limit = f" (limit {human_bytes(max(limits) * 1024)})" if limits else ""
         return f"inside its memory cgroup{limit}"
     if not memcg:
         return "by a whole-machine OOM (no cgroup limit involved)"
-    return f"{len(memcg)} times inside its memory cgroup, {len(group.events) - len(memcg)} times by whole-machine OOM"
+    return (f"{group.memcg_count} times inside its memory cgroup, {group.count - group.memcg_count} times by "
+            "whole-machine OOM")
 
 
 @rule("OOM001", "service-oom-kill-loop")
@@ -95,7 +96,7 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
         Linux mm/oom_kill.c, mm/memcontrol.c; systemd.exec(5) OOMScoreAdjust=; systemd.resource-control(5).
     """
     for group in kills_by_victim(facts):
-        n = len(group.events)
+        n = group.count
         service = group.victim.service
         loop = n >= LOOP_KILLS
         severity = Severity.CRITICAL if loop or service is not None else Severity.WARNING
@@ -139,11 +140,13 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
                 "unit": group.victim.unit,
                 "service": service.name if service else None,
                 "kills": n,
-                "memcg_kills": len(group.memcg_kills),
+                "memcg_kills": group.memcg_count,
                 "first": when(group.first.timestamp),
                 "last": when(group.last.timestamp),
                 "anon_rss_kb": rss,
                 "victim_pids": [e.victim_pid for e in group.events],
                 "memcg_limit_kb": max((e.memcg_limit_kb or 0 for e in group.events), default=0) or None,
+                # the two lists above hold the listed kills only (a flood lists the last and largest)
+                **({"unlisted_kills": group.unlisted} if group.unlisted else {}),
             },
         )

@@ -55,7 +55,8 @@ def ovn_geneve_header_too_small(facts: Facts) -> Iterator[Finding]:
     elif mech.line is not None:
         evidence.append(Citation(mech.line, f"max_header_size not set: default {header.value} applies"))
     if logged:
-        note = f"neutron exited {len(logged)} time(s), last {when(logged[-1].timestamp)}"
+        exits = facts.event_count("neutron.ovn-geneve-header-too-small")
+        note = f"neutron exited {exits} time(s), last {when(logged[-1].timestamp)}"
         evidence.append(Citation(logged[-1].line, note))
     path = host_path(header.line.path if header.line else config.files[-1])
     yield ovn_geneve_header_too_small.finding(

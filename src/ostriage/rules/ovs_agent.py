@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ostriage.errors import ParseError
 from ostriage.facts.model import Facts
@@ -58,9 +58,13 @@ def ovs_agent_bridge_missing(facts: Facts) -> Iterator[Finding]:
     unit = service_unit(facts, service)
     for physnet, bridge in sorted(missing.items()):
         logged = [e for e in terminated if e.groups.get("bridge") == bridge]
+        def same_bridge(groups: Mapping[str, str], name: str = bridge) -> bool:
+            return groups.get("bridge") == name
+
+        terminations = facts.event_count("ovs-agent.bridge-missing", None, same_bridge)
         evidence: list[Citation] = []
         if logged:
-            note = f"agent terminated {len(logged)} time(s), last {when(logged[-1].timestamp)}"
+            note = f"agent terminated {terminations} time(s), last {when(logged[-1].timestamp)}"
             evidence.append(Citation(logged[-1].line, note))
         if mapping_line is not None:
             evidence.append(Citation(mapping_line))
@@ -84,7 +88,7 @@ def ovs_agent_bridge_missing(facts: Facts) -> Iterator[Finding]:
             ),
             links=((Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", unit.name),
                          "the agent exits at every start"),) if unit else ()),
-            data={"bridge": bridge, "physnet": physnet, "terminations": len(logged)},
+            data={"bridge": bridge, "physnet": physnet, "terminations": terminations},
         )
 
 

@@ -108,11 +108,11 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         if group is not None:
             kill = group.memcg_kills[-1]
             if kill.kill_line:
-                evidence.append(Citation(kill.kill_line, f"killed at the limit, {len(group.memcg_kills)} time(s)"))
+                evidence.append(Citation(kill.kill_line, f"killed at the limit, {group.memcg_count} time(s)"))
         relation = Relation.AGGRAVATES if explained_elsewhere else Relation.CAUSES
         summary = (f"{unit.name}: {key}={human_bytes(limit)} "
                    + (f"is below neutron's predicted need ({span_text(need[0], need[1], human_bytes)})"
-                      if need else f"was hit {len(group.memcg_kills) if group else 0} time(s)"))
+                      if need else f"was hit {group.memcg_count if group else 0} time(s)"))
         edit_needed = after_fix is None or after_fix * HEADROOM > limit
         new_value = _round_up_gib(after_fix * HEADROOM) if after_fix else "infinity"
         remedy = Remedy(
@@ -133,7 +133,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
             explanation=(
                 f"The kernel enforces {key}={human_bytes(limit)} on {unit.name}'s memory cgroup and kills the "
                 f"service when it gets there"
-                + (f"; it did so {len(group.memcg_kills)} time(s), last at {when(group.last.timestamp)}"
+                + (f"; it did so {group.memcg_count} time(s), last at {when(group.last.timestamp)}"
                    if group else "")
                 + ". "
                 + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would only "

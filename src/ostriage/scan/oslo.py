@@ -32,6 +32,7 @@ from ostriage.knowledge.log_signatures import SIGNATURES, match_signature
 from ostriage.parsers.oslo_log import LogRecord, parse_head, parse_oslo_log
 from ostriage.parsers.packages import VersionBanner, parse_version_banner
 from ostriage.scan.blocks import Block, Budget, Guarded, blocks, long_line_text, problem_text
+from ostriage.scan.digest import EventDigest
 from ostriage.scan.matcher import Matcher, compile_literals
 from ostriage.sources._lines import decode_line
 from ostriage.sources.base import LogFile
@@ -45,6 +46,8 @@ __all__ = ["LEVELS", "OsloScan", "record_events", "scan_oslo"]
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "AUDIT")
 #: neutron's start-up banner (``<program> version <x>``) is logged by this logger
 BANNER_LOGGER = "neutron.common.config"
+#: start-up banners kept (the last ones: the release running now)
+MAX_BANNERS = 16
 #: context kept around a block to resolve records that cross its edges
 CONTEXT = 256 * 1024
 _ANY_HEAD = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
@@ -54,7 +57,7 @@ _ANY_HEAD = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
 class OsloScan:
     """What one file of a service log holds that facts need."""
 
-    events: list[LogEvent] = field(default_factory=list)
+    events: EventDigest = field(default_factory=EventDigest)
     banners: list[VersionBanner] = field(default_factory=list)
     #: pids (of those asked for) that wrote a record into this file
     pids: set[int] = field(default_factory=set)
@@ -160,9 +163,11 @@ class _File:
         lines = [Line(self.file.shown, n, text) for n, text in span]
         self.resolved_until = lines[-1].number
         for record in parse_oslo_log(lines):
-            self.out.events.extend(record_events(self.service, record))
+            for event in record_events(self.service, record):
+                self.out.events.add(event)
             if self.service.startswith("neutron") and (banner := parse_version_banner(record)):
                 self.out.banners.append(banner)
+                del self.out.banners[:-MAX_BANNERS]
 
 
 class _Window:

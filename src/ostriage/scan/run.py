@@ -16,20 +16,18 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ostriage.knowledge.services import Service
 from ostriage.parsers.kernel_oom import OomEvent, OomLineParser
 from ostriage.parsers.packages import VersionBanner
 from ostriage.progress import reporter
 from ostriage.scan.blocks import Budget
+from ostriage.scan.digest import EventDigest
 from ostriage.scan.kernel import finish, scan_kernel_file
 from ostriage.scan.oslo import OsloScan, scan_oslo
 from ostriage.sources._tree import note
 from ostriage.sources.base import LogFile, Source
-
-if TYPE_CHECKING:
-    from ostriage.facts.model import LogEvent
 
 __all__ = ["PARALLEL_MIN_BYTES", "KernelLogs", "ServiceLogs", "kernel_logs", "service_logs"]
 
@@ -41,7 +39,7 @@ PARALLEL_MIN_BYTES = 16 * 2**20
 class ServiceLogs:
     """What the services' own logs say."""
 
-    events: list[LogEvent] = field(default_factory=list)
+    events: EventDigest = field(default_factory=EventDigest)
     banners: list[VersionBanner] = field(default_factory=list)
     #: pid (of those asked for) → the first service whose log has a record of it
     pids: dict[int, str] = field(default_factory=dict)
@@ -83,7 +81,7 @@ def service_logs(source: Source, services: Iterable[Service], pids: Iterable[int
             os.close(task.fd)
     for task in tasks:
         scan = results[task.index]
-        out.events.extend(scan.events)
+        out.events.merge(scan.events)
         out.banners.extend(scan.banners)
         for pid in sorted(scan.pids):
             out.pids.setdefault(pid, task.service)
