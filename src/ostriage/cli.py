@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import click
 
-from ostriage import __version__
+from ostriage import __version__, progress
 from ostriage.diagnosis import diagnose as run_diagnosis
 from ostriage.errors import OstriageError, ParseError, UsageError
 from ostriage.facts import collect
@@ -163,12 +163,15 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @_OUTPUT
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str | None, color: str) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress line on the terminal while large logs are read.")
+def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str | None, color: str,
+             quiet: bool) -> None:
     """The causal story of what is wrong with TARGET (exit 0 healthy, 1 warnings, 2 critical)."""
     docs: list[dict[str, Any]] = []
-    for target in targets or (None,):
-        with _source(target, root) as source:
-            docs.append(to_document(run_diagnosis(collect(source))))
+    with progress.reporting(progress.for_stream(sys.stderr, quiet)):
+        for target in targets or (None,):
+            with _source(target, root) as source:
+                docs.append(to_document(run_diagnosis(collect(source))))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:
