@@ -21,16 +21,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ostriage.sources._lines import MAX_LINE, truncation_marker
+from ostriage.sources._lines import MAX_LINE, TRUNCATED, decode_line, truncation_marker
 from ostriage.sources._size import size
 
-__all__ = ["BLOCK", "READ_ERRORS", "Block", "Budget", "CapReached", "Guarded", "blocks", "long_line_text",
-           "problem_text"]
+__all__ = [
+    "BLOCK",
+    "READ_ERRORS",
+    "Block",
+    "Budget",
+    "CapReached",
+    "Guarded",
+    "blocks",
+    "line_text",
+    "long_line_text",
+    "problem_text",
+]
 
 #: bytes per read: large enough that per-block costs vanish, small enough to stay in the CPU's cache
 BLOCK = 1 << 20
 _MIB = 1 << 20
 _MAGIC = {b"\x1f\x8b": "gz", b"\xfd7zXZ\x00": "xz", b"BZh": "bz2"}
+_MARKER = TRUNCATED.encode()
 
 
 class _Count:
@@ -116,6 +127,18 @@ class Block:
     data: bytes
     end: int
     cut: int = -1
+
+
+def line_text(raw: bytes, max_line: int) -> str:
+    """The text of one raw line of a block, as the line-by-line reader gives it: a line these blocks
+    already cut (its first ``max_line`` bytes, then the marker) is kept as it is.
+
+    >>> line_text(b"abcdef", 3), line_text(b"abc" + truncation_marker(9).encode(), 3)
+    ('abc [ostriage: line truncated, 3 more bytes]', 'abc [ostriage: line truncated, 9 more bytes]')
+    """
+    if len(raw) > max_line and raw.startswith(_MARKER, max_line):
+        return raw[:max_line].decode("utf-8", errors="replace") + raw[max_line:].decode()
+    return decode_line(raw, max_line)
 
 
 def long_line_text(number: int, max_line: int) -> str:

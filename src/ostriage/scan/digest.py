@@ -34,25 +34,30 @@ def kind_of(event: LogEvent) -> Kind:
 @dataclass(slots=True)
 class _Samples:
     count: int = 0
-    head: list[LogEvent] = field(default_factory=list)
-    tail: deque[LogEvent] = field(default_factory=lambda: deque(maxlen=TAIL))
+    head: list[tuple[int, LogEvent]] = field(default_factory=list)
+    tail: deque[tuple[int, LogEvent]] = field(default_factory=lambda: deque(maxlen=TAIL))
 
-    def add(self, event: LogEvent) -> None:
+    def add(self, seq: int, event: LogEvent) -> None:
         self.count += 1
         if len(self.head) < HEAD:
-            self.head.append(event)
+            self.head.append((seq, event))
         else:
-            self.tail.append(event)
+            self.tail.append((seq, event))
+
+    @property
+    def skipped(self) -> int:
+        return self.count - len(self.head) - len(self.tail)
 
 
 @dataclass(slots=True)
 class EventDigest:
-    """Counts and samples per kind, in the order events were added."""
+    """Counts and samples per kind; samples come back in the order they were added."""
 
     kinds: dict[Kind, _Samples] = field(default_factory=dict)
     #: events not kept because their signature and service already had ``MAX_KINDS`` kinds
     unkinded: dict[tuple[str, str], int] = field(default_factory=dict)
     _per_signature: dict[tuple[str, str], int] = field(default_factory=dict)
+    _seq: int = 0
 
     def add(self, event: LogEvent) -> None:
         kind = kind_of(event)
@@ -64,27 +69,27 @@ class EventDigest:
                 return
             self._per_signature[signature] = self._per_signature.get(signature, 0) + 1
             samples = self.kinds[kind] = _Samples()
-        samples.add(event)
+        self._seq += 1
+        samples.add(self._seq, event)
 
     def merge(self, later: EventDigest) -> None:
         """Add the events of ``later`` (read after this digest's): counts add, samples stay exact."""
+        for _, event in sorted((s for kind in later.kinds.values() for s in (*kind.head, *kind.tail)),
+                               key=lambda s: s[0]):
+            self.add(event)
         for kind, theirs in later.kinds.items():
-            for event in theirs.head:
-                self.add(event)
-            skipped = theirs.count - len(theirs.head) - len(theirs.tail)
             mine = self.kinds.get(kind)
             if mine is not None:
-                mine.count += skipped
-            else:
-                self.unkinded[kind[:2]] = self.unkinded.get(kind[:2], 0) + skipped
-            for event in theirs.tail:
-                self.add(event)
+                mine.count += theirs.skipped
+            elif theirs.skipped:
+                self.unkinded[kind[:2]] = self.unkinded.get(kind[:2], 0) + theirs.skipped
         for signature, n in later.unkinded.items():
             self.unkinded[signature] = self.unkinded.get(signature, 0) + n
 
     def events(self) -> list[LogEvent]:
-        """The samples of every kind, in the order they were added within each kind."""
-        return [e for samples in self.kinds.values() for e in (*samples.head, *samples.tail)]
+        """The samples of every kind, in the order they were added."""
+        return [e for _, e in sorted((s for kind in self.kinds.values() for s in (*kind.head, *kind.tail)),
+                                     key=lambda s: s[0])]
 
     def counts(self) -> dict[Kind, int]:
         return {kind: samples.count for kind, samples in self.kinds.items()}
@@ -92,4 +97,4 @@ class EventDigest:
     @property
     def left_out(self) -> int:
         """Events counted but not kept as samples."""
-        return sum(s.count - len(s.head) - len(s.tail) for s in self.kinds.values()) + sum(self.unkinded.values())
+        return sum(s.skipped for s in self.kinds.values()) + sum(self.unkinded.values())

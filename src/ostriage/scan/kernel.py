@@ -13,23 +13,22 @@ from collections.abc import Callable
 
 from ostriage.evidence import Line
 from ostriage.parsers.kernel_oom import MARKERS, OomEvent, OomLineParser
-from ostriage.scan.blocks import Block, Budget, Guarded, blocks, long_line_text, problem_text
+from ostriage.scan.blocks import BLOCK, Block, Budget, Guarded, blocks, line_text, long_line_text, problem_text
 from ostriage.scan.matcher import compile_literals
-from ostriage.sources._lines import decode_line
 from ostriage.sources.base import LogFile
 
 __all__ = ["finish", "scan_kernel_file"]
 
 def scan_kernel_file(fd: int, file: LogFile, parser: OomLineParser, sink: Callable[[OomEvent], None],
                      budget: Budget | None = None,
-                     progress: Callable[[int], None] | None = None) -> tuple[int, list[str]]:
+                     progress: Callable[[int], None] | None = None, block_size: int = BLOCK) -> tuple[int, list[str]]:
     """Feed the OOM lines of one file to ``parser`` (shared by the rotations of a log), handing each
     finished event to ``sink``; return the file's number of lines and what could not be read (a line
     cut at ``max_line``, a damaged file, a decompression cap)."""
     matcher = compile_literals([m.encode() for m in MARKERS])
     first = 1
     problems: list[str] = []
-    source = Guarded(blocks(fd, file.real, budget, file.max_line, progress=progress))
+    source = Guarded(blocks(fd, file.real, budget, file.max_line, block_size, progress))
     for block in source:
         if block.cut >= 0 and not problems:
             problems.append(long_line_text(first + block.data.count(b"\n", 0, block.cut), file.max_line))
@@ -62,7 +61,7 @@ def _feed(data: bytes, end: int, at: int, number: int, file: LogFile, parser: Oo
     while at < end:
         stop = data.find(b"\n", at, end)
         stop = end if stop < 0 else stop
-        for event in parser.feed(Line(file.shown, number, decode_line(data[at:stop], file.max_line))):
+        for event in parser.feed(Line(file.shown, number, line_text(data[at:stop], file.max_line))):
             sink(event)
         at, number = stop + 1, number + 1
         if parser.idle:

@@ -16,8 +16,8 @@ Two more questions are answered in the same pass:
   confirmed by parsing that line;
 * whether the file holds any record at all (the service runs here).
 
-A record is resolved within the block, the 256 KiB before it and the 256 KiB after it: a traceback longer
-than that is cut there (its first lines still cite the right place).
+A record is resolved within the block and the blocks before and after it, so every record up to a block
+long (1 MiB) is read whole; a longer traceback is cut there (its first lines still cite the right place).
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ from ostriage.evidence import Line
 from ostriage.knowledge.log_signatures import SIGNATURES, match_signature
 from ostriage.parsers.oslo_log import LogRecord, parse_head, parse_oslo_log
 from ostriage.parsers.packages import VersionBanner, parse_version_banner
-from ostriage.scan.blocks import Block, Budget, Guarded, blocks, long_line_text, problem_text
+from ostriage.scan.blocks import BLOCK, Block, Budget, Guarded, blocks, line_text, long_line_text, problem_text
 from ostriage.scan.digest import EventDigest
 from ostriage.scan.matcher import Matcher, compile_literals
-from ostriage.sources._lines import decode_line
 from ostriage.sources.base import LogFile
 
 if TYPE_CHECKING:
@@ -48,8 +47,6 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "AUDIT")
 BANNER_LOGGER = "neutron.common.config"
 #: start-up banners kept (the last ones: the release running now)
 MAX_BANNERS = 16
-#: context kept around a block to resolve records that cross its edges
-CONTEXT = 256 * 1024
 _ANY_HEAD = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
 
 
@@ -141,7 +138,7 @@ class _File:
     def _look_for_records(self, data: bytes, end: int) -> None:
         for m in _ANY_HEAD.finditer(data, 0, end):
             stop = data.find(b"\n", m.start(), end)
-            if parse_head(decode_line(data[m.start(): stop if stop >= 0 else end])) is not None:
+            if parse_head(line_text(data[m.start(): stop if stop >= 0 else end], self.file.max_line)) is not None:
                 self.out.has_records = True
                 return
 
@@ -150,7 +147,7 @@ class _File:
             return
         start = data.rfind(b"\n", 0, pos) + 1
         stop = data.find(b"\n", pos, end)
-        head = parse_head(decode_line(data[start: stop if stop >= 0 else end]))
+        head = parse_head(line_text(data[start: stop if stop >= 0 else end], self.file.max_line))
         if head is not None and head.pid == pid:
             self.wanted.discard(pid)
             self.out.pids.add(pid)
@@ -174,14 +171,8 @@ class _Window:
     """A block with the context around it, for walking from a hit to its record's first and last line."""
 
     def __init__(self, prev: Block | None, cur: Block, nxt: Block | None, first: int) -> None:
-        before = b""
-        if prev is not None:
-            start = prev.data.find(b"\n", max(0, prev.end - CONTEXT), prev.end) + 1
-            before = prev.data[start: prev.end]
-        after = b""
-        if nxt is not None:
-            stop = nxt.data.rfind(b"\n", 0, min(nxt.end, CONTEXT)) + 1
-            after = nxt.data[:stop]
+        before = prev.data[: prev.end] if prev is not None else b""
+        after = nxt.data[: nxt.end] if nxt is not None else b""
         self.buf = before + cur.data[: cur.end] + after
         self.skip = len(before)
         #: the window starts at the start of the file: nothing before it
@@ -211,7 +202,7 @@ class _Window:
         def text(at: int) -> str:
             if at not in texts:
                 s, e = self._line(at)
-                texts[at] = decode_line(buf[s:e], max_line)
+                texts[at] = line_text(buf[s:e], max_line)
             return texts[at]
 
         head = _head_start(start, text, self._before)
@@ -269,13 +260,14 @@ def _head_start(start: int, text: Callable[[int], str], before: Callable[[int], 
 
 
 def scan_oslo(fd: int, file: LogFile, service: str, pids: frozenset[int] = frozenset(),
-              budget: Budget | None = None, progress: Callable[[int], None] | None = None) -> OsloScan:
+              budget: Budget | None = None, progress: Callable[[int], None] | None = None,
+              block_size: int = BLOCK) -> OsloScan:
     """Scan one file of ``service``'s log; a read error or a cap ends it early, noted in ``problem``."""
     state = _File(file, service, pids)
     prev: Block | None = None
     cur: Block | None = None
     first = 1
-    source = Guarded(blocks(fd, file.real, budget, file.max_line, progress=progress))
+    source = Guarded(blocks(fd, file.real, budget, file.max_line, block_size, progress))
     for nxt in _then_none(iter(source)):
         if cur is not None:
             first += state.block(prev, cur, nxt, first)
