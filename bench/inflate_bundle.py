@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_BUNDLE = ROOT / "examples" / "seed-incident"
 NEUTRON_LOG = "var/log/neutron/neutron-server.log"
 NOVA_LOG = "var/log/nova/nova-api.log"
+#: the two grown logs
+GROWN = (NEUTRON_LOG, NOVA_LOG)
 #: the five literals issue 9 timed grep -F with (one per kind of evidence line)
 GREP_LITERALS = ("ConnectFailure", "Agent terminated", "ID ranges", "Killed process", "restart counter")
 _STAMP = ".inflated.json"
