@@ -207,7 +207,8 @@ def test_kernel_logs_give_the_same_kills_across_rotations(engine: str, tmp_path:
 
 
 def test_a_flood_in_a_compressed_rotation_stops_at_the_cap(tmp_path: Path) -> None:
-    line = b"2026-11-25 05:54:19.130 857 INFO neutron.plugins.ml2.drivers.type_tunnel [-] geneve ID ranges: [(1, 16777215)]\n"
+    line = (b"2026-11-25 05:54:19.130 857 INFO neutron.plugins.ml2.drivers.type_tunnel [-] "
+            b"geneve ID ranges: [(1, 16777215)]\n")
     path = tmp_path / "neutron-server.log.2.xz"
     path.write_bytes(lzma.compress(line * 200_000))  # 22 MB of the same line, 4 KB compressed
     fd = os.open(path, os.O_RDONLY)
