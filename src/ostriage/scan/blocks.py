@@ -176,7 +176,7 @@ def blocks(fd: int, name: str, budget: Budget | None = None, max_line: int = MAX
     if kind is None:
         yield from _plain(fd, max_line, size, tell)
     else:
-        yield from _lines(_decompressed(fd, kind, budget or Budget(), size, tell), max_line)
+        yield from _lines(_coalesced(_decompressed(fd, kind, budget or Budget(), size, tell), size), max_line)
 
 
 def _plain(fd: int, max_line: int, size: int, tell: Callable[[int], None]) -> Iterator[Block]:
@@ -291,9 +291,26 @@ def _decompressed(fd: int, kind: str, budget: Budget, size: int, tell: Callable[
             yield chunk
 
 
+def _coalesced(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """Decompressed pieces joined to at least ``size`` bytes: a block, with its neighbours, must hold any
+    record up to a block long, whatever sizes the decompressor hands out."""
+    pending: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(pending)
+            pending.clear()
+            held = 0
+    if pending:
+        yield b"".join(pending)
+
+
 def _lines(chunks: Iterator[bytes], max_line: int) -> Iterator[Block]:
     carry = b""
     dropped = 0  # bytes dropped from the current over-long line (its first max_line bytes are in carry)
+    held: Block | None = None  # the last block, kept back so that the file's unterminated last line joins it
     for chunk in chunks:
         cut = -1
         if dropped:
@@ -310,10 +327,19 @@ def _lines(chunks: Iterator[bytes], max_line: int) -> Iterator[Block]:
         end = data.rfind(b"\n") + 1
         carry = data[end:]
         if end:
-            yield Block(data, end, cut)
+            if held is not None:
+                yield held
+            held = Block(data, end, cut)
         if len(carry) > max_line:
             dropped = len(carry) - max_line
             carry = carry[:max_line]
-    if carry or dropped:
-        tail = carry + (truncation_marker(dropped).encode() if dropped else b"")
-        yield Block(tail, len(tail), 0 if dropped else -1)
+    tail = carry + (truncation_marker(dropped).encode() if dropped else b"")
+    if held is None:
+        if tail:
+            yield Block(tail, len(tail), 0 if dropped else -1)
+        return
+    if tail:
+        start = held.end
+        held = Block(held.data[: held.end] + tail, held.end + len(tail), held.cut if held.cut >= 0 else
+                     (start if dropped else -1))
+    yield held
