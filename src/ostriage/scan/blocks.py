@@ -296,13 +296,19 @@ def _coalesced(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
     record up to a block long, whatever sizes the decompressor hands out."""
     pending: list[bytes] = []
     held = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        held += len(chunk)
-        if held >= size:
+    try:
+        for chunk in chunks:
+            pending.append(chunk)
+            held += len(chunk)
+            if held >= size:
+                yield b"".join(pending)
+                pending.clear()
+                held = 0
+    except (*READ_ERRORS, CapReached):
+        # reading stopped at a cap or a damaged byte: what came before it is delivered first
+        if pending:
             yield b"".join(pending)
-            pending.clear()
-            held = 0
+        raise
     if pending:
         yield b"".join(pending)
 
@@ -311,7 +317,11 @@ def _lines(chunks: Iterator[bytes], max_line: int) -> Iterator[Block]:
     carry = b""
     dropped = 0  # bytes dropped from the current over-long line (its first max_line bytes are in carry)
     held: Block | None = None  # the last block, kept back so that the file's unterminated last line joins it
-    for chunk in chunks:
+    stopped: Exception | None = None
+    for chunk in _until_error(chunks):
+        if isinstance(chunk, Exception):
+            stopped = chunk
+            break
         cut = -1
         if dropped:
             nl = chunk.find(b"\n")
@@ -334,12 +344,24 @@ def _lines(chunks: Iterator[bytes], max_line: int) -> Iterator[Block]:
             dropped = len(carry) - max_line
             carry = carry[:max_line]
     tail = carry + (truncation_marker(dropped).encode() if dropped else b"")
+    if stopped is not None:
+        tail = b""  # a line cut by the error is not a line
     if held is None:
         if tail:
             yield Block(tail, len(tail), 0 if dropped else -1)
-        return
-    if tail:
-        start = held.end
-        held = Block(held.data[: held.end] + tail, held.end + len(tail), held.cut if held.cut >= 0 else
-                     (start if dropped else -1))
-    yield held
+    else:
+        if tail:
+            start = held.end
+            held = Block(held.data[: held.end] + tail, held.end + len(tail), held.cut if held.cut >= 0 else
+                         (start if dropped else -1))
+        yield held
+    if stopped is not None:
+        raise stopped
+
+
+def _until_error(chunks: Iterator[bytes]) -> Iterator[bytes | Exception]:
+    """The chunks, then the read error or cap that ended them (handed over, not raised)."""
+    try:
+        yield from chunks
+    except (*READ_ERRORS, CapReached) as exc:
+        yield exc
