@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
@@ -17,6 +17,7 @@ from ostriage.facts._logs import journal_log_events, scan_service_logs
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
+from ostriage.facts.where import collect_containers, foreign_owners, place_services, wrapper_units
 from ostriage.knowledge.releases import parse_neutron_version
 from ostriage.knowledge.services import SERVICES
 from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
@@ -34,6 +35,7 @@ from ostriage.parsers.packages import (
 )
 from ostriage.parsers.ps import PsProcess, parse_ps_aux, parse_ps_columns
 from ostriage.parsers.sockets import Listener, parse_lsof, parse_netstat, parse_ss
+from ostriage.parsers.systemctl_lists import ListedUnit, parse_list_unit_files, parse_list_units
 from ostriage.parsers.systemctl_show import UnitProperties, parse_systemctl_show
 from ostriage.parsers.uptime import parse_proc_uptime, parse_uptime
 from ostriage.sources.base import Problem, Source
@@ -52,12 +54,16 @@ class _Collector:
         collected = source.collected_at()
         self.facts = Facts(target=source.label, kind=source.kind,
                            collected_at=collected.replace(tzinfo=None) if collected else None)
+        self.utc_offset: timedelta | None = collected.utcoffset() if collected else None
         self.year = self.facts.collected_at.year if self.facts.collected_at else None
         self.journal_kernel: list[JournalEntry] = []
         self.journal_services: list[JournalEntry] = []
         self.unit_events: list[UnitEvent] = []
         self.properties: list[UnitProperties] = []
+        self.listed: dict[str, ListedUnit] = {}
+        self.unit_files: dict[str, Line] = {}
         self.banners: list[VersionBanner] = []
+        self._seen: set[tuple[datetime | None, str]] = set()
 
     def guarded(self, what: str, part: Callable[[], None]) -> None:
         """Run one part; a parser bug costs that part only, and is reported by name."""
@@ -83,13 +89,23 @@ class _Collector:
             self._journal_entries(parse_journal_text(out.lines, year=self.year))
             if "--boot" not in out.origin:
                 break  # the whole journal (sos) or its last days (live) hold the previous boot already
+        # sos collects some units' journals apart, each with its own size limit: lines the whole
+        # journal lost to its limit may be there (those it has are not counted twice)
+        for out in self.source.command_all("journal-units"):
+            self._journal_entries(parse_journal_text(out.lines, year=self.year), dedupe=True)
         if not self.unit_events and not self.journal_kernel and not self.journal_services:
             self.facts.missing.append("journal")
 
-    def _journal_entries(self, entries: Iterable[JournalEntry]) -> None:
+    def _journal_entries(self, entries: Iterable[JournalEntry], dedupe: bool = False) -> None:
         idents = {c for s in SERVICES for c in (s.name, *s.comms)}
         systemd: list[JournalEntry] = []
         for entry in entries:
+            if entry.ident not in idents and entry.ident not in ("kernel", "systemd", "init"):
+                continue
+            key = (entry.timestamp, entry.message)
+            if dedupe and key in self._seen:
+                continue
+            self._seen.add(key)
             if entry.ident == "kernel":
                 self.journal_kernel.append(entry)
             elif entry.ident in ("systemd", "init"):
@@ -140,8 +156,15 @@ class _Collector:
         out = self.source.command("systemctl-show-all")
         if out is None:
             self.facts.missing.append("systemctl show")
-            return
-        self.properties = list(parse_systemctl_show(out.lines))
+        else:
+            self.properties = list(parse_systemctl_show(out.lines))
+        listed = self.source.command("systemctl-list-units")
+        if listed is not None:
+            self.listed = {u.name: u for u in parse_list_units(listed.lines)}
+        files = self.source.command("systemctl-list-unit-files")
+        if files is not None:
+            self.unit_files = {u.name: u.line for u in parse_list_unit_files(files.lines)
+                               if u.state not in ("masked", "masked-runtime")}
 
     def processes(self) -> None:
         out = self.source.command("processes")
@@ -160,9 +183,34 @@ class _Collector:
             self.facts.missing.append("process list")
         self.facts.processes = list(procs.values())
 
+    def containers(self) -> None:
+        self.facts.containers = collect_containers(self.source, self.utc_offset, self.facts.problems)
+
+    def cgroups(self) -> None:
+        paths = [p for e in self.facts.oom_events for p in (e.task_memcg, e.oom_memcg) if p]
+        host_units = {p.id for p in self.properties if p.id and p.load_state != "not-found"}
+        self.facts.foreign_cgroups = foreign_owners(paths, self.facts.processes, host_units)
+
     def units(self) -> None:
-        named = {e.unit for e in self.facts.oom_events if e.unit}
-        self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named)
+        named = {u for e in self.facts.oom_events if (u := self.facts.host_unit(e))}
+        self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named, self.listed,
+                                          set(self.unit_files))
+        self.facts.containers = wrapper_units(self.facts.containers, self.facts.units)
+
+    def where(self) -> None:
+        loaded: dict[str, Line | None] = {name: line for name, line in self.unit_files.items()}
+        for name, state in self.facts.units.items():
+            props = state.properties
+            if props is not None and props.load_state == "not-found":
+                continue
+            if props is not None or state.files or state.listed is not None or name in self.unit_files:
+                loaded[name] = (props.line_for("Id") if props else None) or loaded.get(name)
+        private = {name for name, state in self.facts.units.items()
+                   if (setting := state.setting("PrivateNetwork")) is not None
+                   and setting.value.lower() in ("yes", "true", "1", "on")}
+        self.facts.placements = place_services(
+            processes=self.facts.processes, containers=self.facts.containers, loaded_units=loaded,
+            unit_private_network=private, listeners=self.facts.listeners, logged=set(self.facts.log_pids.values()))
 
     def listeners(self) -> None:
         out = self.source.command("listening-sockets")
@@ -247,6 +295,8 @@ def collect(source: Source) -> Facts:
     c.guarded("kernel log", c.kernel)
     c.guarded("systemctl show", c.systemctl)
     c.guarded("process list", c.processes)
+    c.guarded("containers", c.containers)
+    c.guarded("cgroups of OOM kills", c.cgroups)
     c.guarded("systemd units", c.units)
     c.guarded("listening sockets", c.listeners)
     c.guarded("OpenStack configuration", c.configs)
@@ -254,5 +304,6 @@ def collect(source: Source) -> Facts:
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)
     c.guarded("neutron release", c.release)
+    c.guarded("where services run", c.where)
     c.facts.problems[:0] = source.problems
     return c.facts

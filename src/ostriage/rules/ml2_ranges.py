@@ -98,7 +98,7 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         if rss:
             top_kb, top_line = max(rss, key=lambda x: x[0])
             evidence.append(Citation(top_line, f"anon-rss {human_bytes(top_kb * 1024)} at kill"))
-        stuck = [e for e in facts.oom_events if e.no_killable_line and e.unit in _neutron_units(facts)]
+        stuck = [e for e in facts.oom_events if e.no_killable_line and facts.host_unit(e) in _neutron_units(facts)]
         blamed = bool(neutron_kills or hogged or stuck)
         links = tuple(Link(Relation.CAUSES, Ref("service-oom-kill-loop", g.victim.subject),
                            "the sync's memory is what the kernel ran out of") for g in neutron_kills + hogged)
