@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
+from ostriage.facts._container_logs import pod_log_events
 from ostriage.facts._logs import journal_log_events, scan_service_logs
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
@@ -203,7 +204,7 @@ class _Collector:
             props = state.properties
             if props is not None and props.load_state == "not-found":
                 continue
-            if props is not None or state.files or state.listed is not None or name in self.unit_files:
+            if props is not None or state.files or state.listed is not None or state.events or name in self.unit_files:
                 loaded[name] = (props.line_for("Id") if props else None) or loaded.get(name)
         private = {name for name, state in self.facts.units.items()
                    if (setting := state.setting("PrivateNetwork")) is not None
@@ -233,7 +234,9 @@ class _Collector:
     def logs(self) -> None:
         pids = self.facts.log_pids
         events, self.banners = scan_service_logs(self.source, SERVICES, pids)
-        self.facts.log_events = events + journal_log_events(self.journal_services, pids)
+        in_pods, banners = pod_log_events(self.source, self.facts.containers)
+        self.banners += banners
+        self.facts.log_events = events + in_pods + journal_log_events(self.journal_services, pids)
         self.facts.log_events.sort(key=lambda e: e.timestamp or datetime.min)
 
     def ovs(self) -> None:

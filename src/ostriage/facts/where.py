@@ -331,6 +331,14 @@ def _by_process(service: Service, processes: list[PsProcess], containers: list[C
     mine = [p for p in processes if _runs(service, p)]
     if not mine:
         return None
+
+    def named_after(p: PsProcess) -> bool:
+        """Its container is named after the service (ovsdb-server runs in OVN's relay pod too)."""
+        owners = [classify_cgroup(path) for path in _cgroup_paths(p)]
+        found = [container_of(containers, o) for o in owners if o.kind is not OwnerKind.HOST]
+        return any(c is not None and service_for_container(c.name) is service for c in found)
+
+    mine.sort(key=lambda p: not named_after(p))
     for p in mine:
         for path in _cgroup_paths(p):
             owner = classify_cgroup(path)

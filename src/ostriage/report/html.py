@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ostriage.report._escape import visible_tree
+from ostriage.report._placements import placements_in_containers
 
 __all__ = ["render_html"]
 
@@ -20,4 +21,5 @@ _ENV = Environment(loader=PackageLoader("ostriage.report", "templates"),
 def render_html(doc: dict[str, Any]) -> str:
     doc = visible_tree(doc)
     findings = {f["key"]: f for f in doc["findings"]}
-    return _ENV.get_template("diagnosis.html").render(doc=doc, findings=findings)
+    return _ENV.get_template("diagnosis.html").render(doc=doc, findings=findings,
+                                                      elsewhere=placements_in_containers(doc))

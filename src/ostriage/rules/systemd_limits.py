@@ -46,7 +46,7 @@ STABLE = timedelta(hours=1)
 HEADROOM = 1.25
 
 
-def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
+def neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
     """Predicted neutron-server peak (low, high) and whether its ranges alone explain it."""
     config = facts.configs.get("neutron-server")
     if config is None:
@@ -97,7 +97,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         limit, line, key = found
         group = groups.get(unit.name)
         service = service_for_unit(unit.name)
-        need = _neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
+        need = neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
         predicted_over = need is not None and need[0] > limit
         if group is None and not predicted_over:
             continue
