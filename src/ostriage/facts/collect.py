@@ -226,7 +226,7 @@ class _Collector:
 
     def configs(self) -> None:
         self.facts.configs = service_configs(self.source, SERVICES, self.facts.processes, self.facts.units,
-                                             self.facts.problems)
+                                             self.facts.problems, self.facts.placements, self.facts.missing)
         extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems),
                  mysql_config(self.source, self.facts.problems))
         self.facts.configs.update({c.service: c for c in extra if c is not None})
@@ -302,11 +302,12 @@ def collect(source: Source) -> Facts:
     c.guarded("cgroups of OOM kills", c.cgroups)
     c.guarded("systemd units", c.units)
     c.guarded("listening sockets", c.listeners)
+    c.guarded("where services run", c.where)
     c.guarded("OpenStack configuration", c.configs)
     c.guarded("OpenStack logs", c.logs)
+    c.guarded("where services run", c.where)
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)
     c.guarded("neutron release", c.release)
-    c.guarded("where services run", c.where)
     c.facts.problems[:0] = source.problems
     return c.facts

@@ -1,0 +1,150 @@
+"""Where a containerised service's files are on the host: its container paths (``/etc/neutron/neutron.conf``
+in the ``--config-file`` of its command line) translated to the host's.
+
+- Kolla-Ansible: the host's ``/etc/kolla/<service>/`` is mounted at ``/var/lib/kolla/config_files/``, and
+  ``kolla_set_configs`` copies each file to its place as ``config.json`` says (``{"source":
+  "/var/lib/kolla/config_files/ml2_conf.ini", "dest": "/etc/neutron/plugins/ml2/ml2_conf.ini"}``);
+- TripleO: ``/var/lib/config-data/puppet-generated/<config volume>/`` is mounted at
+  ``/var/lib/kolla/config_files/src`` and copied to ``/`` (``{"source": "/var/lib/kolla/config_files/src/*",
+  "dest": "/", "merge": true}``), so ``/etc/neutron/neutron.conf`` is ``…/puppet-generated/neutron/etc/neutron/
+  neutron.conf``;
+- any other container: its bind mounts (``docker``/``podman inspect`` ``Mounts``);
+- a systemd-nspawn machine: its root directory (``systemd-nspawn -D <dir>``, ``/var/lib/machines/<name>``).
+
+Without the engine's record, Kolla's and TripleO's own layouts are looked for by the container's name.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ostriage.facts.where import Placement, Where
+from ostriage.parsers.ps import PsProcess
+from ostriage.sources.base import Source
+
+__all__ = ["PathMap", "container_paths"]
+
+_KOLLA_CONFIG_FILES = "/var/lib/kolla/config_files"
+
+
+@dataclass(frozen=True, slots=True)
+class PathMap:
+    """Container path prefixes and the host paths they are at, longest prefix first."""
+
+    prefixes: tuple[tuple[str, str], ...]
+    label: str
+
+    def host(self, path: str) -> str | None:
+        """The host path of a container path; ``None`` when the host cannot see it (not mounted, not copied).
+
+        >>> m = PathMap((("/etc/neutron/neutron.conf", "/etc/kolla/neutron-server/neutron.conf"),), "x")
+        >>> m.host("/etc/neutron/neutron.conf"), m.host("/etc/neutron/other.conf")
+        ('/etc/kolla/neutron-server/neutron.conf', None)
+        """
+        for inside, outside in self.prefixes:
+            if path == inside:
+                return outside
+            base = inside if inside.endswith("/") else inside + "/"
+            if path.startswith(base):
+                return posixpath.join(outside, path[len(base):])
+        return None
+
+
+def _ordered(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(dict(pairs).items(), key=lambda p: len(p[0].rstrip("/")), reverse=True))
+
+
+def _kolla_config(source: Source, path: str) -> list[tuple[str, str]]:
+    """``config.json``'s ``dest`` → ``source`` pairs (directories as prefixes)."""
+    lines = source.read_lines(path)
+    if lines is None:
+        return []
+    try:
+        data = json.loads("\n".join(line.text for line in lines))
+    except (ValueError, RecursionError):
+        return []
+    pairs = []
+    for entry in data.get("config_files") or () if isinstance(data, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        src, dest = entry.get("source"), entry.get("dest")
+        if not isinstance(src, str) or not isinstance(dest, str):
+            continue
+        if src.endswith("/*"):
+            pairs.append((dest if dest.endswith("/") else dest + "/", src[:-1]))
+        elif dest.endswith("/"):
+            pairs.append((dest + posixpath.basename(src), src))
+        else:
+            pairs.append((dest, src))
+    return pairs
+
+
+def _nspawn_root(processes: list[PsProcess], name: str | None) -> str | None:
+    roots = []
+    for p in processes:
+        if p.program != "systemd-nspawn" or not p.command:
+            continue
+        try:
+            argv = shlex.split(p.command)
+        except ValueError:
+            continue
+        root = machine = None
+        for i, arg in enumerate(argv):
+            value = argv[i + 1] if i + 1 < len(argv) else None
+            if arg in ("-D", "--directory") and value:
+                root = value
+            elif arg.startswith("--directory="):
+                root = arg.split("=", 1)[1]
+            elif arg in ("-M", "--machine") and value:
+                machine = value
+            elif arg.startswith("--machine="):
+                machine = arg.split("=", 1)[1]
+        if root:
+            roots.append((root, machine))
+    named = [r for r, m in roots if m and name and m.replace("-", "_") == name.replace("-", "_")]
+    if named:
+        return named[0]
+    return roots[0][0] if len(roots) == 1 else None
+
+
+def container_paths(source: Source, placement: Placement | None, processes: list[PsProcess]) -> PathMap | None:
+    """How the placement's container paths map to the host's (``None``: they are the host's own; a map with
+    no prefix: none of them is visible from the host)."""
+    if placement is None or placement.where not in (Where.CONTAINER, Where.MACHINE):
+        return None
+    if placement.where is Where.MACHINE:
+        root = _nspawn_root(processes, placement.machine) if placement.engine in (None, "systemd-nspawn") else None
+        if root is None and placement.machine and placement.engine in ("systemd-nspawn", "machined"):
+            root = f"/var/lib/machines/{placement.machine}"
+        return PathMap((("/", root),) if root else (), f"root of {placement.label} at {root}" if root
+                       else f"{placement.label}, whose files this host does not show")
+    c = placement.container
+    nothing = PathMap((), f"{placement.label}, whose files this host does not show")
+    if c is None:
+        return nothing
+    mounts = [(dest, src) for src, dest in c.mounts]
+    by_mount = PathMap(_ordered(mounts), "")
+    guesses: list[tuple[str, str]] = []
+    if not mounts:
+        # no engine record: Kolla's and TripleO's own layouts, by the container's name
+        kolla = f"/etc/kolla/{c.name.replace('_', '-')}"
+        if source.glob(kolla):
+            guesses.append((_KOLLA_CONFIG_FILES, kolla))
+        volume = c.name.split("_", 1)[0]
+        puppet = f"/var/lib/config-data/puppet-generated/{volume}"
+        if source.glob(puppet):
+            guesses += [(f"{_KOLLA_CONFIG_FILES}/src", puppet),
+                        (f"{_KOLLA_CONFIG_FILES}/config.json", f"{_KOLLA_CONFIG_FILES}/{c.name}.json")]
+        by_mount = PathMap(_ordered(guesses), "")
+    config_json = by_mount.host(f"{_KOLLA_CONFIG_FILES}/config.json")
+    config = _kolla_config(source, config_json) if config_json else []
+    pairs = [(dest, host) for dest, src in config if (host := by_mount.host(src))] + list(by_mount.prefixes)
+    if not pairs:
+        return nothing
+    how = ("Kolla's config.json and the container's mounts" if config else "the container's mounts" if mounts
+           else "Kolla's and TripleO's layouts")
+    return PathMap(_ordered(pairs), f"{placement.label}'s paths through {how}")
