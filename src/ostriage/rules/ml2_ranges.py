@@ -12,6 +12,7 @@ from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import MIB, Estimate, estimate
 from ostriage.knowledge.services import service_by_name
 from ostriage.rules._common import deployed, hog_of, host_path, human_bytes, kills_by_victim
+from ostriage.rules._deployments import durable_steps, restart_step, restart_units
 from ostriage.rules._registry import rule
 
 #: A sync that needs more than a whole steady-state API worker (~150-250 MiB) at least doubles each
@@ -135,11 +136,12 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
                 steps=(f"count the {ranges.tunnel_type} segments in use (ostriage fix reads neutron's database on a "
                        "live host); allocated segments outside the new range keep working",
                        f"set [{section}] {key} = {new_value} in {ranges.line.path if ranges.line else 'ml2_conf.ini'}",
-                       "restart neutron-server (its allocation table is trimmed to the new range at start)"),
+                       *durable_steps(facts, section, key, new_value),
+                       restart_step(facts)),
                 ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else DEFAULT_ML2_CONF,
                                    section, key, new_value, f"{ranges.ids:,} IDs cost {_span(est)} per syncing process",
                                    old_value=ranges.line.text.split("=", 1)[-1].strip() if ranges.line else None),),
-                restart_units=("neutron-server.service",),
+                restart_units=restart_units(facts),
                 safety=FixSafety.SAFE,
             ),
             links=links,
