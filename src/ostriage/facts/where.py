@@ -35,7 +35,7 @@ from ostriage.parsers.containers import (
 from ostriage.parsers.kernel_oom import OomEvent
 from ostriage.parsers.ps import PsProcess
 from ostriage.parsers.sockets import Listener
-from ostriage.sources.base import Problem, Source
+from ostriage.sources.base import Source
 from ostriage.sources.catalog import CONTAINER_ENGINES
 
 __all__ = [
@@ -166,7 +166,7 @@ def _matters(c: Container) -> bool:
             or (c.exit_code not in (None, 0)))
 
 
-def collect_containers(source: Source, offset: timedelta | None, problems: list[Problem]) -> list[Container]:
+def collect_containers(source: Source, offset: timedelta | None) -> list[Container]:
     """Every container the engines on this host describe, merged per container, times in host-local time."""
     found: list[Container] = []
     for engine in CONTAINER_ENGINES:
@@ -190,10 +190,7 @@ def collect_containers(source: Source, offset: timedelta | None, problems: list[
         for record in parse_crictl_inspect(output.lines):
             _add(found, record)
     for output in source.command_all("k8s-pods"):
-        records = list(parse_k8s_pods(output.lines))
-        if not records:
-            problems.append(Problem(output.origin, "no pod could be read (not kubectl's JSON)"))
-        for record in records:
+        for record in parse_k8s_pods(output.lines):
             _add(found, record)
     lxc = source.command("lxc-list")
     for record in parse_lxc_list(lxc.lines) if lxc is not None else ():
@@ -294,7 +291,12 @@ def describe_owner(owner: CgroupOwner, container: Container | None) -> str:
 # -- placements -----------------------------------------------------------------------------------
 
 def _runs(service: Service, p: PsProcess) -> bool:
-    return p.program == service.name or p.program in service.comms or (p.comm or "") in [c[:15] for c in service.comms]
+    """The process is the service's: by its name, or by the unit its cgroup names (a uWSGI worker of
+    ``neutron-server.service``, here or inside another machine)."""
+    if p.program == service.name or p.program in service.comms or (p.comm or "") in [c[:15] for c in service.comms]:
+        return True
+    units = {classify_cgroup(path).inner_unit for path in _cgroup_paths(p)}
+    return any(unit is not None and service_for_unit(unit) is service for unit in units)
 
 
 def _shares_netns(listeners: list[Listener] | None, pids: set[int]) -> bool | None:
@@ -338,7 +340,8 @@ def _by_process(service: Service, processes: list[PsProcess], containers: list[C
         found = [container_of(containers, o) for o in owners if o.kind is not OwnerKind.HOST]
         return any(c is not None and service_for_container(c.name) is service for c in found)
 
-    mine.sort(key=lambda p: not named_after(p))
+    # a process in a container named after the service, or in one of the service's own units, says most
+    mine.sort(key=lambda p: (not named_after(p), p.unit not in service.units))
     for p in mine:
         for path in _cgroup_paths(p):
             owner = classify_cgroup(path)

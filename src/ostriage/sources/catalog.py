@@ -175,6 +175,9 @@ class LiveVariant:
     note: str = ""
     #: Exit statuses that still mean "this is the answer" (``ls`` exits 2 when a path is missing).
     ok_exit: tuple[int, ...] = (0,)
+    #: The program is often simply not there (a container engine on a host of packages): its absence is
+    #: no problem to report.
+    optional: bool = False
 
     def display(self) -> str:
         """How lines of this command are cited: ``$ ss -lntp``."""
@@ -214,9 +217,10 @@ def _sos(plugin: str, command: str, fmt: Format, note: str = "") -> SosVariant:
 
 
 def _live(
-    *argv: str, fmt: Format, timeout: float = DEFAULT_TIMEOUT, note: str = "", ok_exit: tuple[int, ...] = (0,)
+    *argv: str, fmt: Format, timeout: float = DEFAULT_TIMEOUT, note: str = "", ok_exit: tuple[int, ...] = (0,),
+    optional: bool = False,
 ) -> LiveVariant:
-    return LiveVariant(tuple(argv), fmt, timeout, note, ok_exit)
+    return LiveVariant(tuple(argv), fmt, timeout, note, ok_exit, optional)
 
 
 _JOURNAL_LIVE = ("journalctl", "--no-pager", "--output=short-iso")
@@ -547,7 +551,7 @@ def _container_specs() -> Iterator[CommandSpec]:
         yield CommandSpec(
             f"{engine}-ps",
             f"Every {engine} container, running or not (id, image, status, name).",
-            (_live(engine, "ps", "-a", fmt=Format.CONTAINER_PS),),
+            (_live(engine, "ps", "-a", fmt=Format.CONTAINER_PS, optional=True),),
             (_sos(engine, f"{engine} ps -a", Format.CONTAINER_PS),
              _sos(engine, f"{engine} ps", Format.CONTAINER_PS, "running containers only")),
         )
@@ -564,7 +568,7 @@ def _container_specs() -> Iterator[CommandSpec]:
     yield CommandSpec(
         "crictl-ps",
         "Every CRI container (Kubernetes), with its restart attempt and pod.",
-        (_live("crictl", "ps", "-a", fmt=Format.CRICTL_PS),),
+        (_live("crictl", "ps", "-a", fmt=Format.CRICTL_PS, optional=True),),
         (_sos("crio", "crictl ps -a", Format.CRICTL_PS), _sos("crio", "crictl ps", Format.CRICTL_PS)),
     )
     yield CommandSpec(
@@ -577,17 +581,21 @@ def _container_specs() -> Iterator[CommandSpec]:
     yield CommandSpec(
         "k8s-pods",
         "Kubernetes pods (containers' restarts, last state, readiness, memory limits, hostNetwork).",
-        (_live("kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60),
-         _live("k8s", "kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, note="Canonical Kubernetes"),
-         _live("microk8s", "kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, note="MicroK8s")),
+        (_live("kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, optional=True),
+         _live("k8s", "kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, optional=True,
+               note="Canonical Kubernetes"),
+         _live("microk8s", "kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, optional=True,
+               note="MicroK8s")),
         (SosVariant("sos_commands/kubernetes/cluster-info/*/*kubectl*_get_-o_json_--namespace_*_pods",
-                    Format.K8S_PODS_JSON, "per namespace, kubernetes.all"),
+                    Format.K8S_PODS_JSON, "per namespace, kubernetes.all, sos 4.7+"),
+         SosVariant("sos_commands/kubernetes/pods/*kubectl*_get_-o_json_--namespace_*_pods", Format.K8S_PODS_JSON,
+                    "per namespace, kubernetes.all, sos 3.x-4.6"),
          SosVariant("sos_commands/kubernetes/*kubectl*_get_-o_json_pods", Format.K8S_PODS_JSON)),
     )
     yield CommandSpec(
         "lxc-list",
         "LXD containers and their state.",
-        (_live("lxc", "list", "local:", fmt=Format.LXC_LIST),),
+        (_live("lxc", "list", "local:", fmt=Format.LXC_LIST, optional=True),),
         (_sos("lxd", "lxc list local: --all-projects", Format.LXC_LIST, "sos 4.5+"),
          _sos("lxd", "lxc list local:", Format.LXC_LIST), _sos("lxd", "lxc list", Format.LXC_LIST, "sos 3.x")),
     )
@@ -599,7 +607,7 @@ def _container_inspect(engine: str, ref: str) -> CommandSpec:
     return CommandSpec(
         f"container-inspect:{engine}:{ref}",
         f"The {engine} inspect record of container {ref}.",
-        (_live(engine, "container", "inspect", ref, fmt=Format.CONTAINER_INSPECT),),
+        (_live(engine, "container", "inspect", ref, fmt=Format.CONTAINER_INSPECT, optional=True),),
         (SosVariant(f"sos_commands/{engine}/containers/{name}", Format.CONTAINER_INSPECT),
          SosVariant(f"sos_commands/{engine}/{name}", Format.CONTAINER_INSPECT)),
     )
@@ -614,7 +622,9 @@ def _pod_log(namespace: str, pod: str, container: str) -> CommandSpec:
         (_live("kubectl", f"--namespace={namespace}", "logs", pod, "-c", container, "--since=24h",
                fmt=Format.CONTAINER_LOG, timeout=60),),
         (SosVariant(f"sos_commands/kubernetes/cluster-info/{namespace}/podlogs/{pod}/"
-                    f"*kubectl*_--namespace_{namespace}_logs_{pod}_-c_{container}", Format.CONTAINER_LOG),),
+                    f"*kubectl*_--namespace_{namespace}_logs_{pod}_-c_{container}", Format.CONTAINER_LOG),
+         SosVariant(f"sos_commands/kubernetes/pods/*kubectl*_--namespace_{namespace}_logs_{pod}", Format.CONTAINER_LOG,
+                    "sos 3.x-4.6: the pod's default container only")),
     )
 
 
