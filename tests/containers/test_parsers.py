@@ -123,7 +123,7 @@ def test_the_seed_kills_name_a_nested_systemd() -> None:
     ("/kubepods/besteffort/pod6174adda-ae11-4e96-8616-9e4df87d87a7/" + "e5" * 32, OwnerKind.CONTAINER, None, "e5" * 32),
     ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6174adda_ae11_4e96_8616_9e4df87d87a7.slice/"
      "crio-" + "f6" * 32 + ".scope", OwnerKind.CONTAINER, "cri-o", "f6" * 32),
-    ("/lxc/infra1_neutron_server_container-3f2a1b0c", OwnerKind.MACHINE, "lxc", "infra1_neutron_server_container-3f2a1b0c"),
+    ("/lxc/infra1_neutron_server_container-3f2a", OwnerKind.MACHINE, "lxc", "infra1_neutron_server_container-3f2a"),
     ("/lxc.payload/c1/system.slice/mariadb.service", OwnerKind.MACHINE, "lxc", "c1"),
     ("/machine.slice/systemd-nspawn@ctl.service/payload/system.slice/neutron-server.service", OwnerKind.MACHINE,
      "systemd-nspawn", "ctl"),
@@ -140,8 +140,8 @@ def test_cgroup_layouts(path: str, kind: OwnerKind, engine: str | None, ref: str
 def test_tables() -> None:
     ps = ["CONTAINER ID  IMAGE                                   COMMAND      CREATED         STATUS"
           "                     PORTS       NAMES",
-          "6d1a9b4e0f3c  quay.io/tripleo/neutron-server:17.1     kolla_start  35 minutes ago  Exited (137) 2 minutes ago"
-          "             neutron_api",
+          "6d1a9b4e0f3c  quay.io/tripleo/neutron-server:17.1     kolla_start  35 minutes ago  "
+          "Exited (137) 2 minutes ago             neutron_api",
           "9f0e1d2c3b4a  quay.io/tripleo/nova-api:17.1           kolla_start  35 minutes ago  Up 35 minutes (healthy)"
           "                nova_api"]
     api, nova = parse_container_ps(numbered(ps), "podman")
@@ -166,7 +166,8 @@ def test_systemctl_tables_of_the_ussuri_report(ussuri_sos: Path) -> None:
     units = {u.name: u for u in parse_list_units(_file(ussuri_sos / "sos_commands/systemd/systemctl_list-units", "l"))}
     assert len(units) == 300  # "300 loaded units listed."
     vswitchd = units["ovs-vswitchd.service"]
-    assert (vswitchd.load, vswitchd.active, vswitchd.description) == ("loaded", "active", "Open vSwitch Forwarding Unit")
+    assert (vswitchd.load, vswitchd.active) == ("loaded", "active")
+    assert vswitchd.description == "Open vSwitch Forwarding Unit"
     files = list(parse_list_unit_files(_file(ussuri_sos / "sos_commands/systemd/systemctl_list-unit-files", "f")))
     assert len(files) == 415  # "415 unit files listed."
 

@@ -34,7 +34,7 @@ def doc(facts: Facts) -> dict[str, Any]:
 
 def test_no_critical_and_no_api_down(doc: dict[str, Any], facts: Facts) -> None:
     assert facts.listeners is not None and len(facts.listeners) == 42
-    assert not [l for l in facts.listeners if l.port == 9696]
+    assert not [x for x in facts.listeners if x.port == 9696]
     assert doc["rule_failures"] == []
     assert doc["status"] != "critical"
     assert not [f for f in doc["findings"] if f["severity"] == "critical"]
