@@ -142,3 +142,38 @@ def test_the_port_check_needs_the_hosts_network(tmp_path: Path) -> None:
     neu002 = [f for f in doc["findings"] if f["code"] == "NEU002"]
     assert [(f["severity"], f["data"]["placement"]) for f in neu002] == [("info", "docker container neutron_server")]
     assert neu002[0]["summary"].startswith("cannot tell whether port 9696")
+
+
+HOTSOS_JOURNAL = (Path(__file__).resolve().parents[1] / "scenarios" / "ovs-service-restarts" / "sos" / "sos_commands"
+                  / "logs" / "journalctl_--no-pager")
+
+
+def _sys003(tmp_path: Path, files: dict[str, str]) -> list[dict[str, Any]]:
+    for rel, text in {"version.txt": "sosreport: 4.5.6\n", **files}.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    with open_target(str(tmp_path)) as source:
+        doc = to_document(diagnose(collect(source)))
+    return [f for f in doc["findings"] if f["code"] == "SYS003"]
+
+
+def test_a_loop_that_ended_long_before_is_history(tmp_path: Path) -> None:
+    """hotsos's ten starts of ovs-vswitchd, with the report taken two hours after the last one."""
+    journal = HOTSOS_JOURNAL.read_text()
+    (loop,) = _sys003(tmp_path / "now", {"sos_commands/logs/journalctl_--no-pager": journal,
+                                         "sos_commands/date/date": "Thu Feb 10 18:05:00 CET 2022\n"})
+    assert loop["severity"] == "critical" and "10 times in 9 minutes" in loop["summary"]
+    (old,) = _sys003(tmp_path / "later", {"sos_commands/logs/journalctl_--no-pager": journal,
+                                          "sos_commands/date/date": "Thu Feb 10 20:05:00 CET 2022\n"})
+    assert old["severity"] == "info"
+    assert old["summary"] == ("ovs-vswitchd.service was restarted 9 times (last 2022-02-10 18:01:37); "
+                              "no restart since")
+
+
+def test_a_failed_unit_in_the_unit_listing(tmp_path: Path) -> None:
+    listing = ("  UNIT                   LOAD   ACTIVE SUB    DESCRIPTION\n"
+               "● neutron-server.service loaded failed failed OpenStack Neutron Server\n\n"
+               "1 loaded units listed.\n")
+    (failed,) = _sys003(tmp_path, {"sos_commands/systemd/systemctl_list-units": listing})
+    assert (failed["severity"], failed["summary"]) == ("critical", "neutron-server.service has failed: it is not running")
+    assert failed["evidence"][0]["path"] == "sos_commands/systemd/systemctl_list-units"

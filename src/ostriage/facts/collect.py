@@ -185,7 +185,7 @@ class _Collector:
         self.facts.processes = list(procs.values())
 
     def containers(self) -> None:
-        self.facts.containers = collect_containers(self.source, self.utc_offset)
+        self.facts.containers = collect_containers(self.source, self.utc_offset, self.facts.processes)
 
     def cgroups(self) -> None:
         paths = [p for e in self.facts.oom_events for p in (e.task_memcg, e.oom_memcg) if p]

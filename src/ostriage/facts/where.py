@@ -166,10 +166,32 @@ def _matters(c: Container) -> bool:
             or (c.exit_code not in (None, 0)))
 
 
-def collect_containers(source: Source, offset: timedelta | None) -> list[Container]:
+#: programs and cgroup marks that show an engine runs on this host (podman has no daemon: always asked)
+_ENGINE_SIGNS = {
+    "docker": ({"dockerd"}, ("docker-", "/docker/")),
+    "kubernetes": ({"kubelet", "kubelite", "k8s-dqlite"}, ("kubepods",)),
+    "lxc": ({"lxd", "lxc-start"}, ("/lxc/", "/lxc.payload", "lxc.monitor")),
+}
+
+
+def _runs_here(engine: str, processes: list[PsProcess]) -> bool:
+    """Does this host run the engine (a daemon's process, or a container's cgroup)? Unknown without processes:
+    then every engine is asked. A client without its daemon or cluster would only answer with an error."""
+    if not processes or engine not in _ENGINE_SIGNS:
+        return True
+    programs, marks = _ENGINE_SIGNS[engine]
+    return any(p.program in programs or p.comm in programs
+               or any(m in path for path in _cgroup_paths(p) for m in marks) for p in processes)
+
+
+def collect_containers(source: Source, offset: timedelta | None,
+                       processes: list[PsProcess] | None = None) -> list[Container]:
     """Every container the engines on this host describe, merged per container, times in host-local time."""
     found: list[Container] = []
+    processes = processes or []
     for engine in CONTAINER_ENGINES:
+        if not _runs_here(engine, processes):
+            continue
         listed = source.command(f"{engine}-ps")
         records = list(parse_container_ps(listed.lines, engine)) if listed is not None else []
         for record in records:
@@ -183,18 +205,20 @@ def collect_containers(source: Source, offset: timedelta | None) -> list[Contain
         for output in inspects:
             for record in parse_container_inspect(output.lines, engine):
                 _add(found, record)
-    crictl = source.command("crictl-ps")
-    for record in parse_crictl_ps(crictl.lines) if crictl is not None else ():
-        _add(found, record)
-    for output in source.command_all("crictl-inspect"):
-        for record in parse_crictl_inspect(output.lines):
+    if _runs_here("kubernetes", processes):
+        crictl = source.command("crictl-ps")
+        for record in parse_crictl_ps(crictl.lines) if crictl is not None else ():
             _add(found, record)
-    for output in source.command_all("k8s-pods"):
-        for record in parse_k8s_pods(output.lines):
+        for output in source.command_all("crictl-inspect"):
+            for record in parse_crictl_inspect(output.lines):
+                _add(found, record)
+        for output in source.command_all("k8s-pods"):
+            for record in parse_k8s_pods(output.lines):
+                _add(found, record)
+    if _runs_here("lxc", processes):
+        lxc = source.command("lxc-list")
+        for record in parse_lxc_list(lxc.lines) if lxc is not None else ():
             _add(found, record)
-    lxc = source.command("lxc-list")
-    for record in parse_lxc_list(lxc.lines) if lxc is not None else ():
-        _add(found, record)
     return [_localised(c, offset) for c in found]
 
 

@@ -355,11 +355,15 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
             or (quiet and (state == "active" or (state is None and not gave_up))
                 and not _ended_after(recent, last_restart)))
         restarts = max(n_restarts or 0, counter, len(counters), len(started) - 1)
-        if restarts < LOOP_RESTARTS and not gave_up:
-            continue
         service = service_for_unit(unit.name)
+        # a service's unit that systemd lists as failed is down, whatever the journal kept of how it got there
+        failed = state == "failed" and service is not None
+        if restarts < LOOP_RESTARTS and not gave_up and not failed:
+            continue
         evidence: list[Citation] = [Citation(e.line) for e in (counters[-1:] + started[:1] + started[-1:]
                                                                 + exits[-1:] + gave_up[-1:])]
+        if failed and props is None and unit.listed is not None:
+            evidence.append(Citation(unit.listed.line, "what systemctl list-units shows"))
         if props is not None:
             state_line, restarts_line = props.line_for("ActiveState"), props.line_for("NRestarts")
             if state_line is not None:
@@ -391,7 +395,10 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
                       "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": False},
             )
             continue
-        if started and not counters:
+        if failed and restarts < LOOP_RESTARTS and not gave_up:
+            summary = f"{unit.name} has failed: it is not running" + (
+                f" (last exit {statuses[-1]})" if statuses else "")
+        elif started and not counters:
             first = started[0].timestamp
             span = f" in {_span(first, last_restart)}" if first and last_restart else ""
             summary = (f"{unit.name} was started {len(started)} times{span}, without anyone asking for a restart"
