@@ -175,5 +175,6 @@ def test_a_failed_unit_in_the_unit_listing(tmp_path: Path) -> None:
                "● neutron-server.service loaded failed failed OpenStack Neutron Server\n\n"
                "1 loaded units listed.\n")
     (failed,) = _sys003(tmp_path, {"sos_commands/systemd/systemctl_list-units": listing})
-    assert (failed["severity"], failed["summary"]) == ("critical", "neutron-server.service has failed: it is not running")
+    assert failed["severity"] == "critical"
+    assert failed["summary"] == "neutron-server.service has failed: it is not running"
     assert failed["evidence"][0]["path"] == "sos_commands/systemd/systemctl_list-units"
