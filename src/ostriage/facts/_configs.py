@@ -74,7 +74,7 @@ def service_configs(source: Source, services: Iterable[Service], processes: list
         if not service.default_configs:
             continue
         argv, origin = _argv(service, processes, units)
-        paths = container_paths(source, (placements or {}).get(service.name), processes)
+        paths = container_paths(source, (placements or {}).get(service.name), processes, service.default_configs)
         files = _files(source, service, argv, paths)
         how = f"--config-file/--config-dir from the {origin}"
         if not files:

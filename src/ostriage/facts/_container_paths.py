@@ -111,9 +111,11 @@ def _nspawn_root(processes: list[PsProcess], name: str | None) -> str | None:
     return roots[0][0] if len(roots) == 1 else None
 
 
-def container_paths(source: Source, placement: Placement | None, processes: list[PsProcess]) -> PathMap | None:
+def container_paths(source: Source, placement: Placement | None, processes: list[PsProcess],
+                    defaults: Iterable[str] = ()) -> PathMap | None:
     """How the placement's container paths map to the host's (``None``: they are the host's own; a map with
-    no prefix: none of them is visible from the host)."""
+    no prefix: none of them is visible from the host). ``defaults`` are the service's usual files, found in
+    Kolla's flat directory by name when its ``config.json`` is not at hand."""
     if placement is None or placement.where not in (Where.CONTAINER, Where.MACHINE):
         return None
     if placement.where is Where.MACHINE:
@@ -129,20 +131,28 @@ def container_paths(source: Source, placement: Placement | None, processes: list
     mounts = [(dest, src) for src, dest in c.mounts]
     by_mount = PathMap(_ordered(mounts), "")
     guesses: list[tuple[str, str]] = []
+    fallback: list[tuple[str, str]] = []
     if not mounts:
         # no engine record: Kolla's and TripleO's own layouts, by the container's name
         kolla = f"/etc/kolla/{c.name.replace('_', '-')}"
         if source.glob(kolla):
             guesses.append((_KOLLA_CONFIG_FILES, kolla))
+            # without its config.json, Kolla's flat directory holds each file under its own name
+            fallback += [(path, posixpath.join(kolla, posixpath.basename(path))) for path in defaults]
         volume = c.name.split("_", 1)[0]
         puppet = f"/var/lib/config-data/puppet-generated/{volume}"
         if source.glob(puppet):
             guesses += [(f"{_KOLLA_CONFIG_FILES}/src", puppet),
                         (f"{_KOLLA_CONFIG_FILES}/config.json", f"{_KOLLA_CONFIG_FILES}/{c.name}.json")]
+            # every TripleO service's config.json copies src/* to / (kolla_set_configs, "merge": true)
+            fallback.append(("/", puppet))
         by_mount = PathMap(_ordered(guesses), "")
     config_json = by_mount.host(f"{_KOLLA_CONFIG_FILES}/config.json")
     config = _kolla_config(source, config_json) if config_json else []
-    pairs = [(dest, host) for dest, src in config if (host := by_mount.host(src))] + list(by_mount.prefixes)
+    if not config:
+        guesses += fallback
+    pairs = ([(dest, host) for dest, src in config if (host := by_mount.host(src))] + list(by_mount.prefixes)
+             + ([] if config else fallback))
     if not pairs:
         return nothing
     how = ("Kolla's config.json and the container's mounts" if config else "the container's mounts" if mounts

@@ -14,13 +14,21 @@ from datetime import datetime, timedelta
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._container_logs import pod_log_events
+from ostriage.facts._container_paths import container_paths
 from ostriage.facts._logs import journal_log_events, scan_service_logs
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
-from ostriage.facts.where import collect_containers, foreign_owners, place_services, wrapper_units
+from ostriage.facts.where import (
+    collect_containers,
+    foreign_owners,
+    from_conmon,
+    from_kernel,
+    place_services,
+    wrapper_units,
+)
 from ostriage.knowledge.releases import parse_neutron_version
-from ostriage.knowledge.services import SERVICES
+from ostriage.knowledge.services import SERVICES, Service
 from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
 from ostriage.parsers.kernel_oom import OomEvent, oom_events_from_journal, parse_oom_events
 from ostriage.parsers.meminfo import parse_free, parse_meminfo
@@ -186,11 +194,14 @@ class _Collector:
 
     def containers(self) -> None:
         self.facts.containers = collect_containers(self.source, self.utc_offset, self.facts.processes)
+        from_conmon(self.facts.processes, self.facts.containers)
 
     def cgroups(self) -> None:
         paths = [p for e in self.facts.oom_events for p in (e.task_memcg, e.oom_memcg) if p]
         host_units = {p.id for p in self.properties if p.id and p.load_state != "not-found"}
         self.facts.foreign_cgroups = foreign_owners(paths, self.facts.processes, host_units)
+        from_kernel([(owner, e.citation) for e in self.facts.oom_events for path in (e.task_memcg, e.oom_memcg)
+                     if path and (owner := self.facts.foreign_cgroups.get(path)) is not None], self.facts.containers)
 
     def units(self) -> None:
         named = {u for e in self.facts.oom_events if (u := self.facts.host_unit(e))}
@@ -233,11 +244,22 @@ class _Collector:
 
     def logs(self) -> None:
         pids = self.facts.log_pids
-        events, self.banners = scan_service_logs(self.source, SERVICES, pids)
+        events, self.banners = scan_service_logs(self.source, self._services_where_they_log(), pids)
         in_pods, banners = pod_log_events(self.source, self.facts.containers)
         self.banners += banners
         self.facts.log_events = events + in_pods + journal_log_events(self.journal_services, pids)
         self.facts.log_events.sort(key=lambda e: e.timestamp or datetime.min)
+
+    def _services_where_they_log(self) -> list[Service]:
+        """The services with their logs where this host keeps them: a container's or machine's own log paths
+        translated to the host's (Kolla's ``kolla_logs`` volume, an nspawn machine's root)."""
+        services = []
+        for service in SERVICES:
+            paths = container_paths(self.source, self.facts.placement(service.name), self.facts.processes)
+            extra = [h for log in service.logs
+                     if paths is not None and (h := paths.host(log)) and h not in service.logs]
+            services.append(replace(service, logs=(*service.logs, *extra)) if extra else service)
+        return services
 
     def ovs(self) -> None:
         show = self.source.command("ovs-vsctl-show")

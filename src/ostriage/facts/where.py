@@ -46,6 +46,8 @@ __all__ = [
     "container_of",
     "describe_owner",
     "foreign_owners",
+    "from_conmon",
+    "from_kernel",
     "host_unit",
     "place_services",
     "service_of_owner",
@@ -222,6 +224,29 @@ def collect_containers(source: Source, offset: timedelta | None,
     return [_localised(c, offset) for c in found]
 
 
+def from_conmon(processes: Iterable[PsProcess], containers: list[Container]) -> None:
+    """podman's containers as the process list shows them: each runs under a ``conmon`` whose command line names
+    it (``conmon --api-version 1 -c <id> -u <id> -r /usr/bin/crun ... -n neutron_server ...``); what sos
+    collects when its podman plugin does not run (Debian's sos 4.0)."""
+    for p in processes:
+        if p.program != "conmon" or not p.command:
+            continue
+        argv = p.command.split()
+        values = {a: argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-c", "--cid", "-n", "--name")}
+        cid, name = values.get("-c") or values.get("--cid"), values.get("-n") or values.get("--name")
+        if cid and name:
+            _add(containers, Container("podman", name, p.line, id=cid, state="running", lines={"name": p.line}))
+
+
+def from_kernel(owners: Iterable[tuple[CgroupOwner, Line]], containers: list[Container]) -> None:
+    """A container the kernel's OOM records name (with the line that names it) but no engine record
+    describes: its id is all there is."""
+    for owner, line in owners:
+        if owner.kind is OwnerKind.CONTAINER and owner.ref and container_of(containers, owner) is None:
+            containers.append(Container(owner.engine or "cri", owner.ref[:12], line, id=owner.ref,
+                                        pod_uid=owner.pod_uid))
+
+
 def wrapper_units(containers: Iterable[Container], units: Iterable[str]) -> list[Container]:
     """Containers with the unit that starts them (``tripleo_<name>.service``, ``kolla-<name>-container.service``)
     and the deployment tool those names belong to."""
@@ -237,6 +262,10 @@ def wrapper_units(containers: Iterable[Container], units: Iterable[str]) -> list
             c = replace(c, orchestrator=c.orchestrator or "kolla")
         elif "config_id" in c.labels and "container_name" in c.labels:
             c = replace(c, orchestrator=c.orchestrator or "tripleo")  # paunch/tripleo_container_manage labels
+        if c.orchestrator in ("kolla", "tripleo") and c.host_network is None:
+            # both run every OpenStack container in the host's network namespace (Kolla's kolla_container
+            # network_mode "host", TripleO's "net": "host")
+            c = replace(c, host_network=True)
         out.append(c)
     return out
 
@@ -354,15 +383,16 @@ def place_services(*, processes: list[PsProcess], containers: list[Container], l
 def _by_process(service: Service, processes: list[PsProcess], containers: list[Container],
                 loaded_units: Mapping[str, Line | None], private: set[str],
                 listeners: list[Listener] | None) -> Placement | None:
-    mine = [p for p in processes if _runs(service, p)]
-    if not mine:
-        return None
-
     def named_after(p: PsProcess) -> bool:
-        """Its container is named after the service (ovsdb-server runs in OVN's relay pod too)."""
+        """Its container is named after the service (ovsdb-server runs in OVN's relay pod too, a uWSGI in
+        Kolla's neutron_server is neutron-server)."""
         owners = [classify_cgroup(path) for path in _cgroup_paths(p)]
         found = [container_of(containers, o) for o in owners if o.kind is not OwnerKind.HOST]
         return any(c is not None and service_for_container(c.name) is service for c in found)
+
+    mine = [p for p in processes if _runs(service, p) or (containers and named_after(p))]
+    if not mine:
+        return None
 
     # a process in a container named after the service, or in one of the service's own units, says most
     mine.sort(key=lambda p: (not named_after(p), p.unit not in service.units))

@@ -189,13 +189,17 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         resource limits; Linux mm/memcontrol.c.
     """
     for c in facts.containers:
-        if not c.memory_limit:
-            continue
         service = service_for_container(c.name)
         kills = _kills_of(facts, c)
         memcg = [e for e in kills.events if e.memcg_oom] if kills else []
+        # without the engine's record, the kernel's own "memory: usage ..., limit ..." line of a kill states it
+        printed = [e for e in memcg if e.memcg_limit_kb and not (e.memory and e.memory.unlimited)]
+        limit = c.memory_limit or (max(e.memcg_limit_kb or 0 for e in printed) * 1024 if printed else None)
+        if not limit:
+            continue
+        limit_line = c.lines.get("memory_limit") if c.memory_limit else next(
+            (ln for e in printed for ln in e.lines if "memory: usage" in ln.text), None)
         need = neutron_need(facts) if service is not None and service.name in NEUTRON_SERVICES else None
-        limit = c.memory_limit
         if not memcg and not (need is not None and need[0] > limit):
             continue
         if need is not None and need[1] * HEADROOM <= limit:
@@ -203,8 +207,8 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         label = container_label(c)
         explained = need is not None and need[2]
         evidence: list[Citation] = []
-        if (line := c.lines.get("memory_limit")) is not None:
-            evidence.append(Citation(line, f"memory limit {human_bytes(limit)}"))
+        if limit_line is not None:
+            evidence.append(Citation(limit_line, f"memory limit {human_bytes(limit)}"))
         if memcg and memcg[-1].kill_line is not None:
             evidence.append(Citation(memcg[-1].kill_line, f"killed at the limit, {len(memcg)} time(s)"))
         if not evidence:

@@ -655,8 +655,11 @@ FILE_AREAS: tuple[str, ...] = (
     # kernel and memory state
     "proc/meminfo", "proc/cpuinfo", "proc/pressure", "sys/fs/cgroup",
     "sos_commands/release",
-    # containerised deployments: Kolla's per-service configs, the kubelet's pod logs
-    "etc/kolla", "var/log/pods",
+    # containerised deployments: Kolla's per-service configs and its kolla_logs volume (docker, podman),
+    # TripleO's kolla config files, the kubelet's pod logs
+    "etc/kolla", "var/log/pods", "var/lib/kolla/config_files",
+    *(f"var/lib/{engine}/volumes/kolla_logs/_data/{service}" for engine in ("docker", "containers/storage")
+      for service in ("neutron", "nova")),
 )
 
 
