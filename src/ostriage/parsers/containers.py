@@ -129,17 +129,20 @@ def _row(text: str, columns: list[tuple[str, int]]) -> dict[str, str]:
     return values
 
 
-def parse_container_ps(lines: Iterable[Line], engine: str) -> Iterator[Container]:
-    """``docker ps -a`` / ``podman ps -a`` tables (``CONTAINER ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES``)."""
+def _table(lines: Iterable[Line], header: str) -> Iterator[tuple[Line, dict[str, str]]]:
+    """The rows of a fixed-width table, from the line that starts with ``header`` on."""
     columns: list[tuple[str, int]] | None = None
     for line in lines:
         if columns is None:
-            if line.text.startswith("CONTAINER ID"):
+            if line.text.startswith(header):
                 columns = _columns(line.text)
-            continue
-        if not line.text.strip():
-            continue
-        row = _row(line.text, columns)
+        elif line.text.strip():
+            yield line, _row(line.text, columns)
+
+
+def parse_container_ps(lines: Iterable[Line], engine: str) -> Iterator[Container]:
+    """``docker ps -a`` / ``podman ps -a`` tables (``CONTAINER ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES``)."""
+    for line, row in _table(lines, "CONTAINER ID"):
         cid, name = row.get("CONTAINER ID", ""), row.get("NAMES", "")
         if not re.fullmatch(r"[0-9a-f]{12,64}", cid) or not name:
             continue
@@ -157,13 +160,7 @@ def parse_container_ps(lines: Iterable[Line], engine: str) -> Iterator[Container
 def parse_crictl_ps(lines: Iterable[Line]) -> Iterator[Container]:
     """``crictl ps -a``: ``CONTAINER IMAGE CREATED STATE NAME ATTEMPT POD ID [POD]`` (ATTEMPT is the
     restart count)."""
-    columns: list[tuple[str, int]] | None = None
-    for line in lines:
-        if columns is None:
-            if line.text.startswith("CONTAINER"):
-                columns = _columns(line.text)
-            continue
-        row = _row(line.text, columns)
+    for line, row in _table(lines, "CONTAINER"):
         cid, name = row.get("CONTAINER", ""), row.get("NAME", "")
         if not re.fullmatch(r"[0-9a-f]{12,64}", cid) or not name:
             continue
