@@ -178,3 +178,32 @@ def test_a_failed_unit_in_the_unit_listing(tmp_path: Path) -> None:
     assert failed["severity"] == "critical"
     assert failed["summary"] == "neutron-server.service has failed: it is not running"
     assert failed["evidence"][0]["path"] == "sos_commands/systemd/systemctl_list-units"
+
+
+K8S_UNIT = Path(__file__).resolve().parents[1] / "data" / "hotsos" / "kubernetes-unit-journal"
+
+
+def test_per_unit_journal_files_are_read_once(tmp_path: Path) -> None:
+    """hotsos's Charmed Kubernetes master: sos kept kube-controller-manager's journal in its kubernetes plugin
+    (xz-compressed by hotsos). Its crash loop is found there; the same lines in the whole journal count once."""
+    (alone,) = _sys003_of(K8S_UNIT)
+    assert alone["subject"] == "snap.kube-controller-manager.daemon.service"
+    assert alone["evidence"][0]["path"].startswith("sos_commands/kubernetes/journalctl_--no-pager_--unit_")
+    assert (alone["data"]["journal_restart_counter"], alone["data"]["start_limit_hit"]) == (16, True)
+    import lzma
+    import shutil
+    copy = tmp_path / "both"
+    shutil.copytree(K8S_UNIT, copy)
+    unit = next((copy / "sos_commands" / "kubernetes").iterdir())
+    whole = copy / "sos_commands" / "logs" / "journalctl_--no-pager"
+    whole.parent.mkdir(parents=True)
+    whole.write_bytes(lzma.decompress(unit.read_bytes()))
+    (both,) = _sys003_of(copy)
+    assert both["data"] == alone["data"]
+    assert both["evidence"][0]["path"] == "sos_commands/logs/journalctl_--no-pager"
+
+
+def _sys003_of(root: Path) -> list[dict[str, Any]]:
+    with open_target(str(root)) as source:
+        doc = to_document(diagnose(collect(source)))
+    return [f for f in doc["findings"] if f["code"] == "SYS003"]

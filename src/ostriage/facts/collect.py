@@ -106,21 +106,25 @@ class _Collector:
             self.facts.missing.append("journal")
 
     def _journal_entries(self, entries: Iterable[JournalEntry], dedupe: bool = False) -> None:
+        """Keep the entries rules read; with ``dedupe``, not those an earlier file already gave (a file may
+        repeat a line itself: two exits in the same second are two exits)."""
         idents = {c for s in SERVICES for c in (s.name, *s.comms)}
         systemd: list[JournalEntry] = []
+        earlier, here = self._seen, set[tuple[datetime | None, str]]()
         for entry in entries:
             if entry.ident not in idents and entry.ident not in ("kernel", "systemd", "init"):
                 continue
             key = (entry.timestamp, entry.message)
-            if dedupe and key in self._seen:
+            if dedupe and key in earlier:
                 continue
-            self._seen.add(key)
+            here.add(key)
             if entry.ident == "kernel":
                 self.journal_kernel.append(entry)
             elif entry.ident in ("systemd", "init"):
                 systemd.append(entry)
             elif entry.ident in idents:
                 self.journal_services.append(entry)
+        self._seen |= here
         self.unit_events.extend(unit_events(systemd))
 
     def kernel(self) -> None:
