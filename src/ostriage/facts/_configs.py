@@ -83,8 +83,6 @@ def service_configs(source: Source, services: Iterable[Service], processes: list
                 files = [h for f in files if (h := paths.host(f)) is not None]
         if paths is not None:
             how += f", {paths.label}"
-            if not files and missing is not None:
-                missing.append(f"configuration of {service.name}: in {paths.label}")
         parsed: list[IniFile] = []
         read: list[str] = []
         for path in dict.fromkeys(files):
@@ -94,6 +92,10 @@ def service_configs(source: Source, services: Iterable[Service], processes: list
                 read.append(path)
         if parsed:
             configs[service.name] = ConfigSet(service.name, merge(parsed), tuple(read), how)
+        elif paths is not None and missing is not None:
+            # the service runs here, but where its configuration is cannot be read from this evidence
+            missing.append(f"configuration of {service.name}: in {paths.label}"
+                           + (f" (looked for {', '.join(dict.fromkeys(files))})" if files else ""))
     return configs
 
 
