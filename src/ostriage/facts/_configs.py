@@ -107,8 +107,9 @@ UWSGI_INIS = ("/etc/neutron/neutron-api-uwsgi.ini", "/etc/neutron/api-uwsgi.ini"
 
 
 def uwsgi_config(source: Source, processes: list[PsProcess], units: dict[str, UnitState],
-                 problems: list[Problem]) -> ConfigSet | None:
-    """neutron's uWSGI ini: the ``--ini`` of a uwsgi process or unit serving neutron, else the usual paths."""
+                 problems: list[Problem], placements: Mapping[str, Placement] | None = None) -> ConfigSet | None:
+    """neutron's uWSGI ini: the ``--ini`` of a uwsgi process or unit serving neutron, else the usual paths;
+    in a container, where the host keeps them."""
     commands = [p.command for p in processes if p.program in ("uwsgi", "uwsgi-core") and p.command]
     for unit in ("neutron-api.service", "neutron-server.service"):
         state = units.get(unit)
@@ -117,7 +118,11 @@ def uwsgi_config(source: Source, processes: list[PsProcess], units: dict[str, Un
             commands += list(setting.values)
     named = [argv[i + 1] for c in commands for argv in [c.split()] for i, a in enumerate(argv[:-1])
              if a in ("--ini", "--yaml") and "neutron" in argv[i + 1]]
-    for path in dict.fromkeys([*named, *UWSGI_INIS]):
+    paths = container_paths(source, (placements or {}).get("neutron-server"), processes, UWSGI_INIS)
+    candidates = [*named, *UWSGI_INIS]
+    if paths is not None:
+        candidates = [h for c in candidates if (h := paths.host(c)) is not None]
+    for path in dict.fromkeys(candidates):
         ini = _read(source, path, problems)
         if ini is not None:
             return ConfigSet("neutron-api-uwsgi", ini, (path,), "uWSGI --ini of neutron's API")

@@ -242,7 +242,8 @@ class _Collector:
     def configs(self) -> None:
         self.facts.configs = service_configs(self.source, SERVICES, self.facts.processes, self.facts.units,
                                              self.facts.problems, self.facts.placements, self.facts.missing)
-        extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems),
+        extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems,
+                              self.facts.placements),
                  mysql_config(self.source, self.facts.problems))
         self.facts.configs.update({c.service: c for c in extra if c is not None})
 

@@ -227,6 +227,9 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                          + ". "
                          + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would "
                             "only move the kill to the whole machine." if explained else
+                            f"Why {service.name} needs more cannot be told: its configuration is not in this evidence "
+                            "(see what could not be read)." if service is not None and service.default_configs
+                            and service.name not in facts.configs else
                             "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=Remedy(title=f"raise the memory limit of {label} to {new_value}" if need else
