@@ -128,19 +128,22 @@ def container_paths(source: Source, placement: Placement | None, processes: list
     nothing = PathMap((), f"{placement.label}, whose files this host does not show")
     if c is None:
         return nothing
+    kolla = f"/etc/kolla/{c.name.replace('_', '-')}"
+    puppet = f"/var/lib/config-data/puppet-generated/{c.name.split('_', 1)[0]}"
+    where = {"kolla": f"{kolla}/ (Kolla's; no sos plugin collects it)",
+             "tripleo": f"{puppet}/ (TripleO's)"}.get(c.orchestrator or "")
+    if where is not None:
+        nothing = PathMap((), f"{placement.label}, whose files would be in {where}, not in this evidence")
     mounts = [(dest, src) for src, dest in c.mounts]
     by_mount = PathMap(_ordered(mounts), "")
     guesses: list[tuple[str, str]] = []
     fallback: list[tuple[str, str]] = []
     if not mounts:
         # no engine record: Kolla's and TripleO's own layouts, by the container's name
-        kolla = f"/etc/kolla/{c.name.replace('_', '-')}"
         if source.glob(kolla):
             guesses.append((_KOLLA_CONFIG_FILES, kolla))
             # without its config.json, Kolla's flat directory holds each file under its own name
             fallback += [(path, posixpath.join(kolla, posixpath.basename(path))) for path in defaults]
-        volume = c.name.split("_", 1)[0]
-        puppet = f"/var/lib/config-data/puppet-generated/{volume}"
         if source.glob(puppet):
             guesses += [(f"{_KOLLA_CONFIG_FILES}/src", puppet),
                         (f"{_KOLLA_CONFIG_FILES}/config.json", f"{_KOLLA_CONFIG_FILES}/{c.name}.json")]
