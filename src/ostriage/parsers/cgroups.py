@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from ostriage.parsers.kernel_oom import unit_from_cgroup
 
@@ -154,6 +155,7 @@ def _machine(parts: list[str]) -> CgroupOwner | None:
     return None
 
 
+@lru_cache(maxsize=8192)  # every process of a container repeats its path; the answer is pure
 def classify_cgroup(path: str) -> CgroupOwner:
     """The owner of a cgroup path (see the module's documentation for the layouts).
 
