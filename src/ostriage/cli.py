@@ -33,7 +33,7 @@ from ostriage.knowledge.neutron_memory import Server
 from ostriage.lint import run_checks
 from ostriage.parsers.openstack_values import parse_tunnel_ranges
 from ostriage.prediction import Overrides, Verdict, parse_bytes, parse_release, predict
-from ostriage.remedy.run import FixOptions, fix, undo
+from ostriage.remedy.run import FixOptions, fix, proposed_fix, undo
 from ostriage.report import FORMATS, render, to_document
 from ostriage.report.lint import lint_document, lint_text
 from ostriage.report.plan import fix_document, fix_text
@@ -169,7 +169,9 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     docs: list[dict[str, Any]] = []
     for target in targets or (None,):
         with _source(target, root) as source:
-            docs.append(to_document(run_diagnosis(collect(source))))
+            facts = collect(source)
+            diagnosis = run_diagnosis(facts)
+            docs.append(to_document(diagnosis, proposed_fix(source, facts, diagnosis)))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:

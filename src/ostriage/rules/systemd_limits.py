@@ -16,6 +16,7 @@ from ostriage.findings import (
     Finding,
     FixSafety,
     Link,
+    Mark,
     Ref,
     Relation,
     Remedy,
@@ -365,10 +366,12 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         else:
             summary = f"{unit.name} crash-looped ({restarts} restarts)" + (
                 " until systemd gave up (start limit hit)" if gave_up else "")
-        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line)
-                    for e in dict.fromkeys(counters[:1] + counters[-1:]) if e.timestamp and e.counter]
-        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line)
-                     for e in gave_up[-1:] if e.timestamp]
+        ends = counters[:1] + counters[-1:]
+        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line, Mark.RESTART, unit.name,
+                                  headline=e in ends)
+                    for e in counters if e.timestamp and e.counter]
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line, Mark.GAVE_UP,
+                                   unit.name) for e in gave_up[-1:] if e.timestamp]
         yield unit_crash_looping_while_active.finding(
             subject=unit.name,
             severity=Severity.CRITICAL if service is not None else Severity.WARNING,
