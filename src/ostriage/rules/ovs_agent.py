@@ -80,7 +80,8 @@ def ovs_agent_bridge_missing(facts: Facts) -> Iterator[Finding]:
             some = next(iter(facts.ovs_bridges.values()))
             evidence.append(Citation(some, f"Open vSwitch bridges: {', '.join(sorted(facts.ovs_bridges))}"))
         timeline = tuple(TimelineEntry(e.timestamp, f"neutron-openvswitch-agent terminated: no bridge {bridge}", e.line,
-                                       Mark.EXIT, service.name, headline=False) for e in logged if e.timestamp)
+                                       Mark.EXIT, unit.name if unit else service.name, headline=False)
+                         for e in logged if e.timestamp)
         yield ovs_agent_bridge_missing.finding(
             subject=f"{bridge}",
             timeline=timeline,
