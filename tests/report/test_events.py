@@ -58,7 +58,7 @@ def test_a_config_change_before_the_incident_is_placed(seed_copy: Path, ostriage
 def test_the_chart_shares_one_axis_and_rows_memory_first(seed_doc: dict[str, Any]) -> None:
     chart = layout(seed_doc["events"])
     assert chart is not None
-    assert chart.rows[0].label == "neutron-server.service" and chart.rows[0].limit_bytes == 2 * 1024**3
+    assert chart.rows[0].label == "neutron-server" and chart.rows[0].limit_bytes == 2 * 1024**3
     xs = {m.index: m.x for row in chart.rows for m in row.marks}
     assert sorted(xs) == list(range(len(seed_doc["events"])))
     # one axis: the same offset is the same x in every row

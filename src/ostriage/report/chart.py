@@ -16,7 +16,9 @@ __all__ = ["Chart", "layout"]
 
 #: the SVG's user units (it scales to the page's width)
 WIDTH = 1232
-LABELS = 208
+#: the row labels' column: as wide as the longest label needs (bold 12.5 px: ~7.6 units a character)
+LABELS = (150, 300)
+CHAR = 7.6
 RIGHT = 16
 TOP = 8
 MEMORY_ROW = 112
@@ -90,6 +92,11 @@ class Chart:
     kinds: list[tuple[str, str]]
 
 
+def _label(subject: str) -> str:
+    """A row's label: the unit without ``.service`` (the marks' titles keep the full name)."""
+    return subject.removesuffix(".service")
+
+
 def _gib(n: float) -> str:
     return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MiB"
 
@@ -133,7 +140,7 @@ def layout(events: list[dict[str, Any]]) -> Chart | None:
     span = max(offsets) - min(offsets)
     pad = max(span * 0.03, 1.0)
     t0, t1 = min(offsets) - pad, max(offsets) + pad
-    x0, x1 = float(LABELS), float(WIDTH - RIGHT)
+    x1 = float(WIDTH - RIGHT)
 
     def x_of(offset: float) -> float:
         return x0 + (offset - t0) / (t1 - t0) * (x1 - x0)
@@ -147,6 +154,7 @@ def layout(events: list[dict[str, Any]]) -> Chart | None:
     if any(e["kind"] == "config-change" for e in events):
         order.append(CONFIG_ROW)
 
+    x0 = min(max(LABELS[0], CHAR * max(len(_label(r)) for r in order) + 16), LABELS[1])
     rows: dict[str, Row] = {}
     top = float(TOP)
     for label in order:
@@ -155,13 +163,13 @@ def layout(events: list[dict[str, Any]]) -> Chart | None:
             limit = max((e["limit_bytes"] or 0 for e in kills), default=0) or None
             scale = max([e["bytes"] for e in kills] + [limit or 0]) * 1.18
             zero = top + MEMORY_ROW - 10
-            row = Row(label, top, MEMORY_ROW, zero, limit_bytes=limit, scale_bytes=scale)
+            row = Row(_label(label), top, MEMORY_ROW, zero, limit_bytes=limit, scale_bytes=scale)
             if limit:
                 row.limit_y = zero - limit / scale * (MEMORY_ROW - 22)
-                row.limit_label = f"memory cgroup limit {_gib(limit)}"
+                row.limit_label = f"limit {_gib(limit)}"
             top += MEMORY_ROW
         else:
-            row = Row(label, top, EVENT_ROW, top + EVENT_ROW / 2)
+            row = Row(_label(label), top, EVENT_ROW, top + EVENT_ROW / 2)
             top += EVENT_ROW
         rows[label] = row
 
