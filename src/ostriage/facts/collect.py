@@ -16,6 +16,7 @@ from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._container_logs import pod_log_events
 from ostriage.facts._container_paths import container_paths
 from ostriage.facts._logs import journal_log_events, scan_service_logs
+from ostriage.facts._modified import modified_files
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
@@ -61,6 +62,7 @@ class _Collector:
     def __init__(self, source: Source) -> None:
         self.source = source
         collected = source.collected_at()
+        self.collected = collected  # with its UTC offset, to place file times on the host's clock
         self.facts = Facts(target=source.label, kind=source.kind,
                            collected_at=collected.replace(tzinfo=None) if collected else None)
         self.utc_offset: timedelta | None = collected.utcoffset() if collected else None
@@ -247,6 +249,10 @@ class _Collector:
                  mysql_config(self.source, self.facts.problems))
         self.facts.configs.update({c.service: c for c in extra if c is not None})
 
+    def modified(self) -> None:
+        self.facts.modified = modified_files(self.source, self.collected, self.facts.configs,
+                                             self.facts.units.values())
+
     def logs(self) -> None:
         pids = self.facts.log_pids
         events, self.banners = scan_service_logs(self.source, self._services_where_they_log(), pids)
@@ -331,6 +337,7 @@ def collect(source: Source) -> Facts:
     c.guarded("listening sockets", c.listeners)
     c.guarded("where services run", c.where)
     c.guarded("OpenStack configuration", c.configs)
+    c.guarded("configuration times", c.modified)
     c.guarded("OpenStack logs", c.logs)
     c.guarded("where services run", c.where)
     c.guarded("Open vSwitch", c.ovs)

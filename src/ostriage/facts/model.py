@@ -27,7 +27,7 @@ from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import Setting
 from ostriage.sources.base import Problem
 
-__all__ = ["ConfigSet", "Facts", "LogEvent", "Placement", "Sized", "UnitState"]
+__all__ = ["ConfigSet", "Facts", "LogEvent", "Modified", "Placement", "Sized", "UnitState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,17 @@ class LogEvent:
     record: LogRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Modified:
+    """A configuration file's last change: ``time`` on the host's wall clock, like every time of the facts;
+    ``owner`` the service or unit that reads it, ``shown`` the path as it is cited."""
+
+    path: str
+    shown: str
+    time: datetime
+    owner: str
+
+
 @dataclass
 class Facts:
     target: str
@@ -111,6 +122,8 @@ class Facts:
     neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
+    #: when the services' configuration files and units last changed, where the host's own times are known
+    modified: list[Modified] = field(default_factory=list)
     #: containers the engines on this host describe (docker, podman, CRI, Kubernetes pods, LXD)
     containers: list[Container] = field(default_factory=list)
     #: where each service of the knowledge table runs (``facts.where``), by service name

@@ -7,12 +7,12 @@ from datetime import datetime
 
 from ostriage.facts.model import Facts
 from ostriage.facts.where import container_label
-from ostriage.findings import Citation, Finding, FixSafety, Link, Ref, Relation, Remedy, Severity, TimelineEntry
+from ostriage.findings import Citation, Finding, FixSafety, Link, Mark, Ref, Relation, Remedy, Severity, TimelineEntry
 from ostriage.knowledge.services import service_for_container
 from ostriage.parsers.containers import Container
 from ostriage.rules._common import KillGroup, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
-from ostriage.rules.ml2_ranges import NEUTRON_SERVICES, span_text
+from ostriage.rules.ml2_ranges import NEUTRON_SERVICES, need_text
 from ostriage.rules.systemd_limits import HEADROOM, LOOP_RESTARTS, STABLE, neutron_need
 
 #: exit status of a process killed by SIGKILL (128 + 9): the OOM killer's, or a stop that timed out
@@ -123,7 +123,8 @@ def container_crash_looping(facts: Facts) -> Iterator[Finding]:
                               f"{c.unit} starts this container"))
         timeline = []
         if c.finished_at is not None and c.lines.get("state") is not None:
-            timeline.append(TimelineEntry(c.finished_at, f"{label} ended ({ended or c.state})", c.lines["state"]))
+            timeline.append(TimelineEntry(c.finished_at, f"{label} ended ({ended or c.state})", c.lines["state"],
+                                          Mark.EXIT, label))
         yield container_crash_looping.finding(
             subject=label,
             severity=Severity.CRITICAL if service is not None else Severity.WARNING,
@@ -200,12 +201,12 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         limit_line = c.lines.get("memory_limit") if c.memory_limit else next(
             (ln for e in printed for ln in e.lines if "memory: usage" in ln.text), None)
         need = neutron_need(facts) if service is not None and service.name in NEUTRON_SERVICES else None
-        if not memcg and not (need is not None and need[0] > limit):
+        if not memcg and not (need is not None and need[0].fits(limit) is False):
             continue
-        if need is not None and need[1] * HEADROOM <= limit:
-            continue
+        if need is not None and need[0].fits(limit / HEADROOM) is True:
+            continue  # the present configuration fits: the kills came from something else, or from the past
         label = container_label(c)
-        explained = need is not None and need[2]
+        explained = need is not None and need[1]
         evidence: list[Citation] = []
         if limit_line is not None:
             evidence.append(Citation(limit_line, f"memory limit {human_bytes(limit)}"))
@@ -213,13 +214,13 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
             evidence.append(Citation(memcg[-1].kill_line, f"killed at the limit, {len(memcg)} time(s)"))
         if not evidence:
             evidence.append(Citation(c.line, f"memory limit {human_bytes(limit)}"))
-        target = need[1] * HEADROOM if need else limit * 2
+        target = need[0].service * HEADROOM if need else limit * 2
         new_value = f"{max(1, -(-int(target) // (1 << 30)))}g"
         yield container_memory_limit_below_need.finding(
             subject=label,
             severity=Severity.CRITICAL if memcg else Severity.WARNING,
             summary=(f"{label}: memory limit {human_bytes(limit)} "
-                     + (f"is below neutron's predicted need ({span_text(need[0], need[1], human_bytes)})" if need
+                     + (f"is below neutron's predicted need of {need_text(need[0])}" if need
                         else f"was hit {len(memcg)} time(s)")),
             explanation=(f"The kernel enforces {human_bytes(limit)} on {label}'s memory cgroup and kills its processes "
                          "when they get there"
@@ -238,6 +239,7 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
             links=(Link(Relation.AGGRAVATES if explained else Relation.CAUSES, Ref("service-oom-kill-loop", label),
                         "kills happen at this limit"),),
             data={"container": c.name, "engine": c.engine, "limit_bytes": limit,
-                  "predicted_need_bytes": list(need[:2]) if need else None, "memcg_kills": len(memcg)},
+                  "predicted_need_bytes": [need[0].span.low, need[0].span.high] if need else None,
+                  "memcg_kills": len(memcg)},
         )
 
