@@ -171,9 +171,10 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
     `resources.limits.memory`) below what its service needs.
 
     What it does:
-        Reads each container's memory limit from its engine (`HostConfig.Memory`, the pod spec), and compares
-        it with the kernel's memory-cgroup OOM kills in the container's cgroup and, for neutron, with the
-        memory model's prediction, as for a systemd unit's `MemoryMax=`.
+        Reads each container's memory limit from its engine (`HostConfig.Memory`, the pod spec), or, without
+        the engine's record, from the kernel's own `memory: usage …, limit …` line of a kill in its cgroup, and
+        compares it with those memory-cgroup OOM kills and, for neutron, with the memory model's prediction,
+        as for a systemd unit's `MemoryMax=`.
     Why is this bad:
         The kernel kills the container's processes when they reach the limit, whatever the host has free:
         a limit below the start-up peak is a crash loop by configuration.

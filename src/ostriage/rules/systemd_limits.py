@@ -310,9 +310,13 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
     """A unit that systemd keeps restarting, so that it looks active (running) most of the time.
 
     What it does:
-        Reads `NRestarts`, `ActiveState`/`SubState` from `systemctl show` and systemd's own journal
-        lines (`Main process exited`, `Failed with result`, `Scheduled restart job, restart counter is
-        at N`, `Start request repeated too quickly`) of the last 24 hours before collection.
+        Reads `NRestarts`, `ActiveState`/`SubState` from `systemctl show` (else `systemctl list-units`) and
+        systemd's own journal lines (`Main process exited`, `Failed with result`, `Scheduled restart job,
+        restart counter is at N`, `Start request repeated too quickly`, and bare `Starting <description>...`
+        lines with no `Stopping` between them: restarts nobody asked for) of the last 24 hours before
+        collection, from the whole journal and from the per-unit journals sos collects. A service's unit
+        that systemd lists as failed is reported too. A loop whose last restart is more than an hour old,
+        the unit running since, is reported as stable since then (information only).
     Why is this bad:
         With `Restart=` set, a service that dies is back within seconds: `systemctl status` says
         active (running) while it never finishes starting. Only the restart counter and the journal
