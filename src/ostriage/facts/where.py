@@ -390,14 +390,21 @@ def _by_process(service: Service, processes: list[PsProcess], containers: list[C
         found = [container_of(containers, o) for o in owners if o.kind is not OwnerKind.HOST]
         return any(c is not None and service_for_container(c.name) is service for c in found)
 
-    mine = [p for p in processes if _runs(service, p) or (containers and named_after(p))]
+    # a process in another service's unit is that service's (OVS's ovsdb-server is not OVN's)
+    others = {u for s in SERVICES if s is not service for u in s.units}
+    mine = [p for p in processes if (_runs(service, p) or (containers and named_after(p))) and p.unit not in others]
     if not mine:
         return None
 
-    # a process in a container named after the service, or in one of the service's own units, says most
-    mine.sort(key=lambda p: (not named_after(p), p.unit not in service.units))
+    def by_name(p: PsProcess) -> bool:
+        return p.program == service.name or p.program in service.comms
+
+    # a process in a container named after the service, the service's own program, or one in the service's
+    # own units says most
+    mine.sort(key=lambda p: (not named_after(p), not by_name(p), p.unit not in service.units))
     for p in mine:
-        for path in _cgroup_paths(p):
+        # the most specific hierarchy first: cgroup v1's cpuset stops at the container, others go down to its unit
+        for path in sorted(_cgroup_paths(p), key=len, reverse=True):
             owner = classify_cgroup(path)
             if owner.kind is OwnerKind.HOST:
                 continue
