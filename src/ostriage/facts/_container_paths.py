@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import posixpath
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ostriage.facts.where import Placement, Where
+from ostriage.facts.where import Placement, Where, nspawn_root
 from ostriage.parsers.ps import PsProcess
 from ostriage.sources.base import Source
 
@@ -83,34 +82,6 @@ def _kolla_config(source: Source, path: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _nspawn_root(processes: list[PsProcess], name: str | None) -> str | None:
-    roots = []
-    for p in processes:
-        if p.program != "systemd-nspawn" or not p.command:
-            continue
-        try:
-            argv = shlex.split(p.command)
-        except ValueError:
-            continue
-        root = machine = None
-        for i, arg in enumerate(argv):
-            value = argv[i + 1] if i + 1 < len(argv) else None
-            if arg in ("-D", "--directory") and value:
-                root = value
-            elif arg.startswith("--directory="):
-                root = arg.split("=", 1)[1]
-            elif arg in ("-M", "--machine") and value:
-                machine = value
-            elif arg.startswith("--machine="):
-                machine = arg.split("=", 1)[1]
-        if root:
-            roots.append((root, machine))
-    named = [r for r, m in roots if m and name and m.replace("-", "_") == name.replace("-", "_")]
-    if named:
-        return named[0]
-    return roots[0][0] if len(roots) == 1 else None
-
-
 def container_paths(source: Source, placement: Placement | None, processes: list[PsProcess],
                     defaults: Iterable[str] = ()) -> PathMap | None:
     """How the placement's container paths map to the host's (``None``: they are the host's own; a map with
@@ -119,7 +90,7 @@ def container_paths(source: Source, placement: Placement | None, processes: list
     if placement is None or placement.where not in (Where.CONTAINER, Where.MACHINE):
         return None
     if placement.where is Where.MACHINE:
-        root = _nspawn_root(processes, placement.machine) if placement.engine in (None, "systemd-nspawn") else None
+        root = nspawn_root(processes, placement.machine) if placement.engine in (None, "systemd-nspawn") else None
         if root is None and placement.machine and placement.engine in ("systemd-nspawn", "machined"):
             root = f"/var/lib/machines/{placement.machine}"
         return PathMap((("/", root),) if root else (), f"root of {placement.label} at {root}" if root

@@ -272,6 +272,55 @@ def wrapper_units(containers: Iterable[Container], units: Iterable[str]) -> list
 
 # -- cgroups: whose is it? -------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class Nspawn:
+    """A ``systemd-nspawn`` process of this host: the machine it runs (``--machine``) and its root (``-D``)."""
+
+    machine: str | None
+    root: str | None
+
+
+def _same_name(a: str | None, b: str | None) -> bool:
+    """Machine names as nspawn and the cgroup spell them (``ostlab-controller`` / ``ostlab_controller``)."""
+    if not a or not b:
+        return False
+    return a.replace("-", "_") == b.replace("-", "_")
+
+
+def nspawns(processes: Iterable[PsProcess]) -> list[Nspawn]:
+    found = []
+    for p in processes:
+        if p.program != "systemd-nspawn" or not p.command:
+            continue
+        argv = p.command.split()
+        values = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith("--") and "=" in a}
+        values.update({a: argv[i + 1] for i, a in enumerate(argv[:-1])
+                       if a in ("-D", "-M", "--directory", "--machine")})
+        found.append(Nspawn(values.get("--machine") or values.get("-M"), values.get("--directory") or values.get("-D")))
+    return found
+
+
+def nspawn_root(processes: Iterable[PsProcess], name: str | None) -> str | None:
+    """The root directory of the nspawn machine ``name`` (the only nspawn running, when none is named so)."""
+    machines = nspawns(processes)
+    named = [m.root for m in machines if m.root and _same_name(m.machine, name)]
+    if named:
+        return named[0]
+    return machines[0].root if len(machines) == 1 else None
+
+
+def _known_machine(owner: CgroupOwner, processes: Iterable[PsProcess]) -> CgroupOwner:
+    """An unregistered nested init that a ``systemd-nspawn`` of this host runs is that nspawn's machine."""
+    if owner.kind is OwnerKind.MACHINE and owner.engine is None:
+        machines = nspawns(processes)
+        machine = next((m for m in machines if _same_name(m.machine, owner.ref)), None)
+        if machine is None and owner.ref == "payload" and len(machines) == 1:
+            machine = machines[0]  # nspawn's own name for the subtree it gives the machine
+        if machine is not None and machine.machine:
+            return replace(owner, engine="systemd-nspawn", ref=machine.machine)
+    return owner
+
+
 def _cgroup_paths(p: PsProcess) -> list[str]:
     return [path for _, path in p.cgroup.entries] if p.cgroup else []
 
@@ -285,9 +334,11 @@ def foreign_owners(paths: Iterable[str], processes: list[PsProcess], host_units:
 
     A container engine's cgroup is always another's (nobody runs sos inside a Kolla container). A
     machine's cgroup is another's when this host's processes show it from outside (their paths carry
-    its prefix); it is this host's own when they show only its inner path (a cgroup namespace) or this
-    host has the unit the path names; with no evidence either way, a machine of a known engine (LXC,
-    systemd-nspawn, machined) is another's and an unrecognised nested init is this host's.
+    its prefix); it is this host's own when they show its inner path (a cgroup namespace hides the
+    prefix) or this host has the unit the path names. When neither, a host that shows its processes'
+    cgroups or its units does not know that unit: another machine's, gone by now (a machine torn down
+    after the kills). Only with no such evidence at all is an unrecognised nested init taken for this
+    host's own (a machine of a known engine, LXC, systemd-nspawn, machined, is still another's).
     """
     views = [path for p in processes for path in _cgroup_paths(p)]
     foreign: dict[str, CgroupOwner] = {}
@@ -301,16 +352,17 @@ def foreign_owners(paths: Iterable[str], processes: list[PsProcess], host_units:
         outside = any(_under(v, owner.prefix) for v in views)
         inside = (bool(owner.inner) and any(_under(v, owner.inner) for v in views)) or (
             owner.inner_unit is not None and owner.inner_unit in host_units)
-        if outside or (not inside and owner.engine is not None):
-            foreign[path] = owner
+        if outside or (not inside and (owner.engine is not None or bool(views) or bool(host_units))):
+            foreign[path] = _known_machine(owner, processes)
     return foreign
 
 
 def container_of(containers: Iterable[Container], owner: CgroupOwner) -> Container | None:
     """The engine's record of the container a cgroup belongs to (by id, pod uid, or LXC name)."""
     for c in containers:
-        if owner.ref and c.id and (c.id.startswith(owner.ref) or owner.ref.startswith(c.id)):
-            return c
+        for cid in (c.id, c.last_id):  # a Kubernetes container restarted after a kill has a new id
+            if owner.ref and cid and (cid.startswith(owner.ref) or owner.ref.startswith(cid)):
+                return c
     if owner.kind is OwnerKind.MACHINE and owner.engine == "lxc":
         return next((c for c in containers if c.engine == "lxc" and c.name == owner.ref), None)
     return None
@@ -418,6 +470,7 @@ def _by_process(service: Service, processes: list[PsProcess], containers: list[C
                 return Placement(service.name, Where.CONTAINER, how, unit=c.unit if c else None, container=c,
                                  engine=engine, host_network=host_net, line=p.line)
             if owner.kind is OwnerKind.MACHINE:
+                owner = _known_machine(owner, processes)
                 c = container_of(containers, owner)
                 return Placement(service.name, Where.MACHINE, how, unit=owner.inner_unit, container=c,
                                  machine=owner.ref, engine=owner.engine, host_network=shares, line=p.line)

@@ -148,10 +148,12 @@ def _machine(parts: list[str]) -> CgroupOwner | None:
                 if name.startswith("qemu-"):
                     return _owner(OwnerKind.VM, "libvirt", name, parts, i + 1)
                 return _owner(OwnerKind.MACHINE, "machined", name, parts, i + 1)
-    # a systemd (or other init) of its own below a prefix: a machine nobody registered
+    # a systemd (or other init) of its own below a prefix: a machine nobody registered (systemd-nspawn puts
+    # it in a "payload" subgroup of its own cgroup, which then names it)
     for i, part in enumerate(parts):
         if i > 0 and part in ("system.slice", "init.scope") and not _USER_MANAGER.fullmatch(parts[i - 1]):
-            return _owner(OwnerKind.MACHINE, None, parts[i - 1], parts, i)
+            name = parts[i - 2] if parts[i - 1] == "payload" and i > 1 else parts[i - 1]
+            return _owner(OwnerKind.MACHINE, None, name, parts, i)
     return None
 
 

@@ -73,7 +73,8 @@ class Container:
     memory_limit: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    #: Kubernetes' record of the previous run (``lastState.terminated``)
+    #: Kubernetes' record of the previous run (``lastState.terminated``), whose container had its own id
+    last_id: str | None = None
     last_exit_code: int | None = None
     last_reason: str | None = None
     last_finished_at: datetime | None = None
@@ -447,6 +448,7 @@ def parse_k8s_pods(lines: Iterable[Line]) -> Iterator[Container]:
                 restart_policy=_str(spec.get("restartPolicy")),
                 memory_limit=parse_k8s_quantity(limit) if limit is not None else None,
                 started_at=_time(state.get("startedAt")), finished_at=_time(state.get("finishedAt")),
+                last_id=(_str(last.get("containerID")) or "").split("://", 1)[-1] or None,
                 last_exit_code=_int(last.get("exitCode")), last_reason=_str(last.get("reason")),
                 last_finished_at=_time(last.get("finishedAt")),
                 host_network=host_network, ready=cs.get("ready") if isinstance(cs.get("ready"), bool) else None,

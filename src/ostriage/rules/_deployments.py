@@ -25,6 +25,9 @@ def restart_step(facts: Facts, service: str = "neutron-server") -> str:
     if placement is None or placement.where in (Where.UNIT, Where.PROCESS, Where.NOT_HERE):
         return f"restart {service}{why}"
     c = placement.container
+    if placement.where is Where.MACHINE:
+        inside = f"systemctl restart {placement.unit}" if placement.unit else f"restart {service}"
+        return f"{inside} inside {placement.label} (machinectl shell, lxc exec or nsenter){why}"
     if placement.unit:
         return f"systemctl restart {placement.unit}{why}"
     if c is not None and c.pod:

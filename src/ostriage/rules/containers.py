@@ -192,6 +192,8 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
     """
     for c in facts.containers:
         service = service_for_container(c.name)
+        if service is None and not c.memory_limit:
+            continue  # only the kernel knows it (a container gone by now): its kills say all there is
         kills = _kills_of(facts, c)
         memcg = [e for e in kills.events if e.memcg_oom] if kills else []
         # without the engine's record, the kernel's own "memory: usage ..., limit ..." line of a kill states it

@@ -146,7 +146,7 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
             explanation=(f"The kernel killed {name} {_scope(group)}{rss_text}. "
                          + (f"The kill happened in the cgroup of {name} ({group.victim.how}): it is that "
                             f"{'container' if group.victim.container else 'machine'}'s process, not one of this "
-                            "host's units. " if group.victim.owner is not None else
+                            "host's units." if group.victim.owner is not None else
                             f"Mapped to the service by {group.victim.how}.")
                          + (" Repeated kills of the same service are a crash loop, not an accident." if loop else "")),
             evidence=_citations(group),
