@@ -181,7 +181,8 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
     Evidence:
         The engine's limit line and the kernel's kill lines naming the container's cgroup.
     False positives:
-        When neutron's ranges explain the memory, the limit is reported as aggravating, not as the cause.
+        When neutron's ranges explain the memory, or the service's configuration is not in the evidence, the
+        limit is reported as aggravating, not as the cause.
     Remedy:
         Raise the limit above the predicted need with headroom, where the deployment keeps it.
     Fix safety:
@@ -210,6 +211,9 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
             continue  # the present configuration fits: the kills came from something else, or from the past
         label = container_label(c)
         explained = need is not None and need[1]
+        # what would explain the memory is not in the evidence: the limit is where the kills happen, not
+        # shown to be why
+        unseen = service is not None and bool(service.default_configs) and service.name not in facts.configs
         evidence: list[Citation] = []
         if limit_line is not None:
             evidence.append(Citation(limit_line, f"memory limit {human_bytes(limit)}"))
@@ -232,15 +236,14 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                          + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would "
                             "only move the kill to the whole machine." if explained else
                             f"Why {service.name} needs more cannot be told: its configuration is not in this evidence "
-                            "(see what could not be read)." if service is not None and service.default_configs
-                            and service.name not in facts.configs else
+                            "(see what could not be read)." if unseen and service is not None else
                             "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=Remedy(title=f"raise the memory limit of {label} to {new_value}" if need else
                           f"raise the memory limit of {label}", steps=_limit_steps(c, new_value),
                           safety=FixSafety.DISPLAY_ONLY),
-            links=(Link(Relation.AGGRAVATES if explained else Relation.CAUSES, Ref("service-oom-kill-loop", label),
-                        "kills happen at this limit"),),
+            links=(Link(Relation.AGGRAVATES if explained or unseen else Relation.CAUSES,
+                        Ref("service-oom-kill-loop", label), "kills happen at this limit"),),
             data={"container": c.name, "engine": c.engine, "limit_bytes": limit,
                   "predicted_need_bytes": [need[0].span.low, need[0].span.high] if need else None,
                   "memcg_kills": len(memcg)},
