@@ -17,11 +17,12 @@ from ostriage.facts._container_logs import pod_log_events
 from ostriage.facts._container_paths import container_paths
 from ostriage.facts._logs import journal_log_events, scan_service_logs
 from ostriage.facts._modified import modified_files
-from ostriage.facts._oom import align_boot_time, merge_oom_events
+from ostriage.facts._oom import align_boot_time, merge_oom_events, not_after
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
 from ostriage.facts.where import (
     collect_containers,
+    container_of,
     foreign_owners,
     from_conmon,
     from_kernel,
@@ -30,7 +31,7 @@ from ostriage.facts.where import (
 )
 from ostriage.knowledge.releases import parse_neutron_version
 from ostriage.knowledge.services import SERVICES, Service
-from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
+from ostriage.parsers.journal import JournalEntry, UnitEvent, UnitEventKind, parse_journal_text, unit_events
 from ostriage.parsers.kernel_oom import OomEvent, oom_events_from_journal, parse_oom_events
 from ostriage.parsers.meminfo import parse_free, parse_meminfo
 from ostriage.parsers.ovn_nb import neutron_switches
@@ -75,6 +76,8 @@ class _Collector:
         self.unit_files: dict[str, Line] = {}
         self.banners: list[VersionBanner] = []
         self._seen: set[tuple[datetime | None, str]] = set()
+        #: the kernel's events and the boot time when it is known only to the minute (``uptime``)
+        self._approximate: tuple[list[OomEvent], datetime] | None = None
 
     def guarded(self, what: str, part: Callable[[], None]) -> None:
         """Run one part; a parser bug costs that part only, and is reported by name."""
@@ -148,7 +151,13 @@ class _Collector:
         events = [e for stream in streams for e in stream]
         boot, approximate = self._boot_time()
         if boot is not None and approximate:
-            boot = align_boot_time(boot, events, self.unit_events)
+            aligned = align_boot_time(boot, events, self.unit_events)
+            if aligned == boot:
+                # no unit's notice placed the kills (a container's may, once known): at least none of them
+                # can have happened after the evidence was taken
+                aligned = not_after(boot, events, self.facts.collected_at)
+                self._approximate = (events, aligned)
+            boot = aligned
         self.facts.oom_events = merge_oom_events([events], self.facts.collected_at, boot)
         if not seen[0] and not self.journal_kernel:
             # no kernel line at all: "no OOM kill" would mean nothing
@@ -214,6 +223,26 @@ class _Collector:
         self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named, self.listed,
                                           set(self.unit_files))
         self.facts.containers = wrapper_units(self.facts.containers, self.facts.units)
+        self._realign_container_kills()
+
+    def _realign_container_kills(self) -> None:
+        """A boot time known only to the minute, refined again now that the units starting containers are known:
+        a kill in such a container is followed by its unit's restart as a host unit's kill is by its own."""
+        if self._approximate is None:
+            return
+        events, boot = self._approximate
+        starters = {path: c.unit for path, owner in self.facts.foreign_cgroups.items()
+                    if (c := container_of(self.facts.containers, owner)) is not None and c.unit}
+        if not starters:
+            return
+
+        def unit_of(e: OomEvent) -> str | None:
+            return next((starters[p] for p in (e.task_memcg, e.oom_memcg) if p in starters), None)
+
+        refined = align_boot_time(boot, events, self.unit_events, unit_of,
+                                  frozenset({UnitEventKind.SUCCEEDED, UnitEventKind.RESTART_SCHEDULED}))
+        if refined != boot:
+            self.facts.oom_events = merge_oom_events([events], self.facts.collected_at, refined)
 
     def where(self) -> None:
         loaded: dict[str, Line | None] = {name: line for name, line in self.unit_files.items()}

@@ -235,8 +235,8 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                          + ". "
                          + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would "
                             "only move the kill to the whole machine." if explained else
-                            f"Why {service.name} needs more cannot be told: its configuration is not in this evidence "
-                            "(see what could not be read)." if unseen and service is not None else
+                            f"Why {service.name} needs more cannot be told: its configuration is not in this evidence"
+                            + _unseen_where(facts, service.name) + "." if unseen and service is not None else
                             "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=Remedy(title=f"raise the memory limit of {label} to {new_value}" if need else
@@ -249,3 +249,9 @@ def container_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                   "memcg_kills": len(memcg)},
         )
 
+
+
+def _unseen_where(facts: Facts, service: str) -> str:
+    """Where the service's configuration would have been, as the facts' missing-evidence note says."""
+    note = next((m for m in facts.missing if m.startswith(f"configuration of {service}: in ")), None)
+    return f" (it runs in {note.removeprefix(f'configuration of {service}: in ')})" if note else ""
