@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -51,12 +50,12 @@ from memory_measure import (  # noqa: E402  (the calibration bench's MariaDB and
     cg_api,
     parse_size,
 )
+from ostlab import ovsdb  # noqa: E402  (memory_measure put lab/ on the path)
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src/ostriage/knowledge/data/ovn_sb_replica_measurements.json"
 WORK = CACHE / "bench" / "ovn"
 NB_PORT, SB_PORT, API_PORT = 16641, 16642, 19697
-BATCH = 20_000
 ROUTER, LRP = "bench-router", "bench-lrp"
 
 
@@ -117,45 +116,22 @@ class Ovn:
         wait(ready, 60, "ovn-northd to create the router's datapath and port binding")
         return found[0]
 
-    def transact(self, ops: list[dict[str, Any]]) -> list[Any]:
-        """One OVSDB ``transact`` request on the Southbound's unix socket (RFC 7047 JSON-RPC)."""
-        request = json.dumps({"method": "transact", "params": ["OVN_Southbound", *ops], "id": 1}).encode()
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(self.path("sb.sock"))
-            s.sendall(request)
-            decoder, buf = json.JSONDecoder(), ""
-            while True:
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    raise RuntimeError("the Southbound closed the connection")
-                buf += chunk.decode()
-                try:
-                    reply, _ = decoder.raw_decode(buf)
-                except json.JSONDecodeError:
-                    continue
-                if reply.get("id") != 1:  # an "echo" or notification: not ours
-                    buf = ""
-                    continue
-                if reply.get("error"):
-                    raise RuntimeError(f"transact failed: {reply['error']}")
-                results: list[Any] = reply["result"]
-                bad = [r for r in results if isinstance(r, dict) and "error" in r]
-                if bad:
-                    raise RuntimeError(f"transact failed: {bad[0]}")
-                return results
+    def address(self) -> str:
+        return f"unix:{self.path('sb.sock')}"
 
     def count(self, table: str) -> int:
-        return len(self.transact([{"op": "select", "table": table, "where": [], "columns": ["_uuid"]}])[0]["rows"])
+        return ovsdb.count(self.address(), table)
 
     def fill(self, table: str, target: int, datapath: str) -> float:
         """Insert rows until ``table`` holds ``target``; returns seconds spent."""
+        if table == "MAC_Binding":
+            return ovsdb.fill_mac_bindings(self.address(), target, LRP, datapath)
         start = time.monotonic()
         have = self.count(table)
-        now_ms = int(time.time() * 1000)
         while have < target:
-            n = min(BATCH, target - have)
-            ops = [{"op": "insert", "table": table, "row": row(table, i, datapath, now_ms)} for i in range(have, have + n)]
-            self.transact(ops)
+            n = min(ovsdb.BATCH, target - have)
+            ovsdb.transact(self.address(), "OVN_Southbound",
+                           [{"op": "insert", "table": table, "row": ovsdb.fdb_row(i)} for i in range(have, have + n)])
             have += n
         return time.monotonic() - start
 
@@ -186,15 +162,6 @@ class Ovn:
                 p.wait(30)
         if self.cg:
             cg_api().kill_all_and_remove(self.cg)
-
-
-def row(table: str, i: int, datapath: str, now_ms: int) -> dict[str, Any]:
-    ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}" if i < 1 << 24 else f"fd00::{i:x}"
-    mac = "fa:16:3e:%02x:%02x:%02x" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
-    if table == "MAC_Binding":
-        return {"logical_port": LRP, "ip": ip, "mac": mac, "datapath": ["uuid", datapath], "timestamp": now_ms}
-    # FDB: a MAC learned on a port (datapath and port by tunnel key), as ovn-controller records it
-    return {"mac": mac, "dp_key": 1, "port_key": 1 + i % 4096}
 
 
 def wait(cond: Any, timeout: float, what: str) -> None:

@@ -17,6 +17,7 @@ from ostriage.facts._logs import journal_log_events, scan_service_logs
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
+from ostriage.facts.ovn_db import ovn_databases
 from ostriage.knowledge.releases import parse_neutron_version
 from ostriage.knowledge.services import SERVICES
 from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
@@ -58,6 +59,7 @@ class _Collector:
         self.unit_events: list[UnitEvent] = []
         self.properties: list[UnitProperties] = []
         self.banners: list[VersionBanner] = []
+        self.packages: list[Package] = []
 
     def guarded(self, what: str, part: Callable[[], None]) -> None:
         """Run one part; a parser bug costs that part only, and is reported by name."""
@@ -228,6 +230,7 @@ class _Collector:
         if out is not None:
             parse = parse_rpm_list if out.format is Format.INSTALLED_RPMS else parse_dpkg_list
             packages += parse(out.lines)
+        self.packages = packages
         found = neutron_package(packages)
         if found is None:
             # a venv or container install: only pip knows (and a live `pip list` is slow, so only then)
@@ -238,6 +241,9 @@ class _Collector:
             version, line = self.banners[-1].version, self.banners[-1].line
         if version is not None:
             self.facts.release, self.facts.release_line = parse_neutron_version(version), line
+
+    def ovn(self) -> None:
+        self.facts.ovn_db = ovn_databases(self.source, self.packages, self.facts.processes)
 
 
 def collect(source: Source) -> Facts:
@@ -254,5 +260,6 @@ def collect(source: Source) -> Facts:
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)
     c.guarded("neutron release", c.release)
+    c.guarded("OVN databases", c.ovn)
     c.facts.problems[:0] = source.problems
     return c.facts

@@ -5,9 +5,12 @@ Everything not evidenced stays ``None`` so the model widens its answer instead o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import Estimate, Inputs, Server, estimate
+from ostriage.parsers.ini import IniFile
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.parsers.unit_files import parse_size
 
@@ -76,12 +79,28 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
         ram_bytes=facts.mem_total.value if facts.mem_total else None,
         segment_range_plugin=opts.segment_range_plugin(ini) if ini else False,
         first_start=False if _synced_before(facts) else None,
+        rpc_workers=_rpc_workers(ini),
+        mac_bindings=_sb_rows(facts, "MAC_Binding"),
+        fdb_rows=_sb_rows(facts, "FDB"),
     )
 
 
+def _rpc_workers(ini: IniFile | None) -> int | None:
+    value = ini.get("DEFAULT", "rpc_workers") if ini else None
+    return int(value.value) if value is not None and value.value.strip().isdigit() else None
+
+
+def _sb_rows(facts: Facts, table: str) -> int | None:
+    """Rows the host shows of a Southbound table (a lower bound when its listing was cut)."""
+    rows = facts.ovn_db.rows(table) if facts.ovn_db else None
+    return rows.rows if rows is not None else None
+
+
 def sane_estimate(facts: Facts) -> Estimate:
-    """What neutron-server needs on this host with a sane range (``SANE_IDS``): the need once a range is fixed."""
-    return estimate(model_inputs(facts, (IdRange(1, SANE_IDS),)))
+    """What neutron-server needs on this host with a sane range (``SANE_IDS``) and no Southbound table
+    left to grow: the need once a range (or an unbounded table) is fixed."""
+    sane = replace(model_inputs(facts, (IdRange(1, SANE_IDS),)), mac_bindings=None, fdb_rows=None)
+    return estimate(sane)
 
 
 def _synced_before(facts: Facts) -> bool:

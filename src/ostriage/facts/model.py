@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ostriage.evidence import Line
+from ostriage.facts.ovn_db import OvnDatabases
 from ostriage.knowledge.releases import NeutronRelease
 from ostriage.parsers.ini import IniFile, IniValue
 from ostriage.parsers.journal import UnitEvent
@@ -98,6 +99,8 @@ class Facts:
     neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
+    #: the OVN databases (rows per table, file sizes, raft, ovsdb-server); None when the host shows none
+    ovn_db: OvnDatabases | None = None
 
     def unit(self, name: str) -> UnitState | None:
         return self.units.get(name)
@@ -119,5 +122,6 @@ class Facts:
             "cpu_count": self.cpu_count.value if self.cpu_count else None,
             "neutron_networks": self.neutron_networks.value if self.neutron_networks else None,
             "neutron_release": str(self.release) if self.release else None,
+            "ovn": self.ovn_db.summary() if self.ovn_db else None,
             "missing": list(self.missing),
         }

@@ -41,7 +41,32 @@ def prediction_document(p: Prediction) -> dict[str, Any]:
         "verdict": p.verdict.value,
         "largest_safe_ids": p.largest_safe_ids,
         "assumptions": list(e.assumptions),
+        "sb_replica": _replica_document(p),
     }
+
+
+def _replica_document(p: Prediction) -> dict[str, Any] | None:
+    r = p.estimate.sb_replica
+    if r is None:
+        return None
+    return {"rows": r.tables, "per_process_bytes": list(r.per_process), "processes": list(r.holders),
+            "total_bytes": list(r.total), "ovsdb_server_bytes": r.ovsdb_rss, "db_file_bytes": r.db_file}
+
+
+def _replica_lines(p: Prediction) -> list[str]:
+    r = p.estimate.sb_replica
+    if r is None:
+        return []
+    b = human_bytes
+    rows = ", ".join(f"{n:,} {t}" for t, n in r.tables.items())
+    holders = span_text(r.holders[0], r.holders[1], lambda n: f"{n:.0f}")
+    held = "kept in memory by neutron" if r.per_process[1] else "not kept by this release's workers"
+    return [
+        f"OVN Southbound: {rows} rows, {held}",
+        f"  replica per IDL process     {span_text(r.per_process[0], r.per_process[1], b)} × {holders} "
+        "(API + RPC workers + maintenance)",
+        f"  Southbound ovsdb-server     {b(r.ovsdb_rss)}, database file {b(r.db_file)} (compacted)",
+    ]
 
 
 def prediction_text(p: Prediction) -> str:
@@ -57,7 +82,7 @@ def prediction_text(p: Prediction) -> str:
         return f"{n:.0f} s"
 
     lines = [
-        f"neutron start-up for {p.tunnel_type} ranges {ranges} ({e.ids:,} IDs, from {p.source})",
+        f"neutron start-up for {p.tunnel_type} ranges {ranges or 'none'} ({e.ids:,} IDs, from {p.source})",
         f"  release {i.release or 'not given'}, server {i.server.value if i.server else 'not given'}, "
         f"api_workers {i.api_workers if i.api_workers is not None else 'default'}",
         f"  peak per syncing process   {span_text(e.per_process.low, e.per_process.high, b)}",
@@ -66,6 +91,7 @@ def prediction_text(p: Prediction) -> str:
         f"  start-up time              {span_text(e.startup_seconds.low, e.startup_seconds.high, seconds)}",
         f"  database server extra      {span_text(e.db_extra.low, e.db_extra.high, b)}",
     ]
+    lines += _replica_lines(p)
     if p.budget:
         lines.append(f"  budget                     {b(p.budget.bytes)} ({p.budget.what})")
     lines.append(f"verdict: {_VERDICT[p.verdict]}")

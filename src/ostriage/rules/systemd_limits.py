@@ -56,7 +56,9 @@ def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
         return None
     est = estimate(model_inputs(facts, all_ids))
     large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
-    return est.service_peak.low, est.service_peak.high, large
+    # an unbounded Southbound table in every worker explains the memory as well as a range does
+    replica = est.sb_replica.per_process[0] if est.sb_replica else 0.0
+    return est.service_peak.low, est.service_peak.high, large or replica >= LARGE_SYNC_BYTES
 
 
 def _round_up_gib(n: float) -> str:
@@ -136,8 +138,9 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 + (f"; it did so {len(group.memcg_kills)} time(s), last at {when(group.last.timestamp)}"
                    if group else "")
                 + ". "
-                + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would only "
-                   "move the kill to the whole machine." if explained_elsewhere else
+                + ("The memory itself is explained by neutron's configuration (its segment ranges, or a Southbound "
+                   "table it keeps in every worker): raising the limit alone would only move the kill to the "
+                   "whole machine." if explained_elsewhere else
                    "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=remedy,
