@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory_measure import (  # noqa: E402  (the calibration bench's MariaDB and cgroup helpers)
+from memory_measure import (
     CACHE,
     DB_PASSWORD,
     DB_PORT,
@@ -50,7 +51,7 @@ from memory_measure import (  # noqa: E402  (the calibration bench's MariaDB and
     cg_api,
     parse_size,
 )
-from ostlab import ovsdb  # noqa: E402  (memory_measure put lab/ on the path)
+from ostlab import ovsdb
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src/ostriage/knowledge/data/ovn_sb_replica_measurements.json"
@@ -162,6 +163,15 @@ class Ovn:
                 p.wait(30)
         if self.cg:
             cg_api().kill_all_and_remove(self.cg)
+
+
+def host_packages() -> None:
+    """Debian's OVN and MariaDB on the host (their services are not started: the bench runs its own)."""
+    missing = [pkg for cmd, pkg in (("ovsdb-server", "ovn-central"), ("ovn-northd", "ovn-central"),
+                                    ("mariadb-install-db", "mariadb-server")) if shutil.which(cmd) is None]
+    if missing:
+        subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-q", "install", "--no-install-recommends",
+                        *sorted(set(missing))], check=True)
 
 
 def wait(cond: Any, timeout: float, what: str) -> None:
@@ -342,6 +352,7 @@ def main() -> int:
     if os.geteuid() != 0:
         raise SystemExit("sb_replica_measure: needs root (memory cgroups)")
     venvs = {v.split("=", 1)[0]: Path(v.split("=", 1)[1]) for v in args.venv}
+    host_packages()
     ovn = Ovn(parse_size(args.ovn_limit))
     db = MariaDB(None, parse_size(args.db_limit))
     try:
@@ -359,11 +370,14 @@ def main() -> int:
             for version, venv in venvs.items():
                 res = run_neutron(version, venv, db, ovn, parse_size(args.neutron_limit), args.timeout, args.settle)
                 point = {**base, "neutron_version": version,
-                         "python": sh(str(venv / "bin/python"), "-c", "import platform;print(platform.python_version())").strip(),
-                         "host_kernel": platform.release(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "python": sh(str(venv / "bin/python"), "-c",
+                                      "import platform;print(platform.python_version())").strip(),
+                         "host_kernel": platform.release(),
+                         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                          **res}
-                print(json.dumps({k: point[k] for k in ("neutron_version", "rows", "settled_seconds",
-                                                       "cgroup_usage_mib", "oom_kills", "sb_rss_peak_mib")}), flush=True)
+                shown = ("neutron_version", "rows", "settled_seconds", "cgroup_usage_mib", "oom_kills",
+                         "sb_rss_peak_mib")
+                print(json.dumps({k: point.get(k) for k in shown}), flush=True)
                 data["points"] = [p for p in data["points"]
                                   if (p["table"], p["rows"], p["neutron_version"]) != (args.sb_table, rows, version)]
                 data["points"].append(point)

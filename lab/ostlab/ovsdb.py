@@ -63,13 +63,13 @@ def mac_binding_row(i: int, logical_port: str, datapath: str, now_ms: int) -> di
     """Row ``i`` as ovn-controller writes one when a router resolves an IP: a distinct IP of 10.0.0.0/8
     (IPv6 past 2^24), a MAC, the router port and datapath, the time it was learned."""
     ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}" if i < 1 << 24 else f"fd00::{i:x}"
-    mac = "fa:16:3e:%02x:%02x:%02x" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+    mac = f"fa:16:3e:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
     return {"logical_port": logical_port, "ip": ip, "mac": mac, "datapath": ["uuid", datapath], "timestamp": now_ms}
 
 
 def fdb_row(i: int) -> dict[str, Any]:
     """A MAC learned on a port with unknown addresses (datapath and port by tunnel key)."""
-    mac = "fa:16:3e:%02x:%02x:%02x" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+    mac = f"fa:16:3e:{(i >> 16) & 255:02x}:{(i >> 8) & 255:02x}:{i & 255:02x}"
     return {"mac": mac, "dp_key": 1, "port_key": 1 + i % 4096}
 
 

@@ -27,10 +27,12 @@ def tables(version: str) -> set[str] | None:
 # (version, tables): each side of every boundary in `git show <tag>:.../ovsdb_monitor.py` OvnSbIdl.from_server
 @pytest.mark.parametrize(("version", "expected"), [
     ("15.3.4", None),                          # ML2/OVN was networking-ovn then
-    ("16.0.0", {"MAC_Binding"}), ("16.3.1", {"MAC_Binding"}), ("16.3.2", {"MAC_Binding", "FDB"}),
-    ("16.4.1", {"MAC_Binding", "FDB"}), ("16.4.2", {"FDB"}),
-    ("17.1.1", {"MAC_Binding"}), ("17.1.2", {"MAC_Binding", "FDB"}), ("17.2.1", {"MAC_Binding", "FDB"}), ("17.3.0", {"FDB"}),
-    ("18.0.0", {"MAC_Binding"}), ("18.1.0", {"MAC_Binding", "FDB"}), ("18.1.1", {"MAC_Binding", "FDB"}), ("18.2.0", {"FDB"}),
+    ("16.0.0", {"MAC_Binding"}), ("16.3.1", {"MAC_Binding"}),
+    ("16.3.2", {"MAC_Binding", "FDB"}), ("16.4.1", {"MAC_Binding", "FDB"}), ("16.4.2", {"FDB"}),
+    ("17.1.1", {"MAC_Binding"}), ("17.1.2", {"MAC_Binding", "FDB"}),
+    ("17.2.1", {"MAC_Binding", "FDB"}), ("17.3.0", {"FDB"}),
+    ("18.0.0", {"MAC_Binding"}), ("18.1.0", {"MAC_Binding", "FDB"}),
+    ("18.1.1", {"MAC_Binding", "FDB"}), ("18.2.0", {"FDB"}),
     ("19.0.0", {"MAC_Binding", "FDB"}), ("19.1.0", {"FDB"}),
     ("20.0.0", {"FDB"}), ("24.2.2", {"FDB"}), ("27.0.3", {"FDB"}),
     ("28.0.0", set()), ("29.0.0", set()),

@@ -38,7 +38,8 @@ def test_an_empty_listing_has_no_rows() -> None:
 
 
 def test_router_options_and_nb_global() -> None:
-    routers = {name: options for name, options, _ in list_options(lines("ovn-nbctl_--no-leader-only_list_Logical_Router"))}
+    listing = lines("ovn-nbctl_--no-leader-only_list_Logical_Router")
+    routers = {name: options for name, options, _ in list_options(listing)}
     assert routers == {"neutron-4f0c8a51-8d0e-4f38-9b7d-2f6e3b1c2d10": {},
                        "neutron-9a1b2c3d-0000-4000-8000-00000000aaaa": {"mac_binding_age_threshold": "300"}}
     (name, options, line), = list_options(lines("ovn-nbctl_--no-leader-only_list_NB_Global"))

@@ -32,7 +32,8 @@ ovn-org/ovn with its release tags), with ``git show <tag>:<file>`` on every rele
   "Actualy set global removal limit options"). Threshold default 300 in 28.0.0 (e4156ee070, bug
   #2142652), back to 0 in 28.0.1 (8f161f4e75, stable-only, bug #2146769: an OVN bug makes aging send
   ARPs for gateway router ports from other chassis; "the recommended value is 300 seconds" once OVN
-  has the fix), 300 again on master (29.0.0.0b1).
+  has the fix), 300 again on master (29.0.0.0b1) and in PyPI's 29.0.0 (read in the lab's venv:
+  ``MAC_BINDING_AGE_THRESHOLD = 300``; its ``OvnSbIdl`` registers neither MAC_Binding nor FDB).
 - ``[ovn] broadcast_arps_to_all_routers``: f651b28c42, first in 25.0.0, default True (OVN's own
   behaviour: every router on a network learns every ARP); False keeps routers from filling
   ``MAC_Binding`` with bindings they never asked for. Needs OVN >= 23.06.
@@ -185,7 +186,7 @@ def aging_option(release: NeutronRelease) -> AgingOption | None:
     """``[ovn] mac_binding_age_threshold`` as ``release`` has it, or ``None`` before 24.0.0."""
     if release.major < 24:
         return None
-    default = 300 if release.major == 28 and _triple(release) < (28, 0, 1) or release.major >= 29 else 0
+    default = 300 if (release.major == 28 and _triple(release) < (28, 0, 1)) or release.major >= 29 else 0
     note = ""
     if release.major == 28 and default == 0:
         note = "28.0.1 set the default back to 0 (bug #2146769: OVN gateway-port ARPs from other chassis)"

@@ -28,7 +28,7 @@ from typing import Any
 from ostriage.knowledge.ovn_sb_replica import replicated_tables
 from ostriage.knowledge.releases import NeutronRelease
 
-__all__ = ["ReplicaCoefficients", "Replica", "coefficients", "default_rpc_workers", "replica"]
+__all__ = ["Replica", "ReplicaCoefficients", "coefficients", "default_rpc_workers", "replica"]
 
 MEASUREMENTS = "data/ovn_sb_replica_measurements.json"
 

@@ -75,7 +75,8 @@ def list_options(lines: Iterable[Line], column: str = "options") -> Iterator[tup
     >>> [(n, o) for n, o, _ in list_options(Line("lr", i, t) for i, t in enumerate(rec, 1))]
     [('neutron-abc', {'always_learn_from_arp_request': 'false', 'mac_binding_age_threshold': '300'})]
     """
-    name, options, where = "", {}, None
+    name, where = "", None
+    options: dict[str, str] = {}
     started = False
     for line in [*lines, Line("", 0, "")]:
         text = line.text
@@ -121,14 +122,15 @@ def parse_ls_sizes(lines: Iterable[Line]) -> Iterator[FileSize]:
     between the group and the size; the size is the number before the date).
 
     >>> rows = ["-rw-r----- 1 0 0 10485760 Nov 25 05:54 /var/lib/ovn/ovnsb_db.db",
-    ...         "-rw-r--r--. 1 openvswitch hugetlbfs system_u:object_r:openvswitch_rw_t:s0 52428 Nov 2 10:01 /var/lib/openvswitch/ovn/ovnsb_db.db",
+    ...         "-rw-r--r--. 1 openvswitch hugetlbfs system_u:object_r:openvswitch_rw_t:s0 52428 Nov 2 10:01 "
+    ...         "/var/lib/openvswitch/ovn/ovnsb_db.db",
     ...         "ls: cannot access '/etc/openvswitch/ovnsb_db.db': No such file or directory"]
     >>> [(f.path, f.bytes) for f in parse_ls_sizes(Line("ls", i, t) for i, t in enumerate(rows, 1))]
     [('/var/lib/ovn/ovnsb_db.db', 10485760), ('/var/lib/openvswitch/ovn/ovnsb_db.db', 52428)]
     """
     for line in lines:
         tokens = line.text.split()
-        if len(tokens) < 6 or not tokens[0][:1] in "-lrwxdbcsp" or len(tokens[0]) < 10:
+        if len(tokens) < 6 or tokens[0][:1] not in "-lrwxdbcsp" or len(tokens[0]) < 10:
             continue
         for i in range(2, len(tokens) - 1):
             if _MONTH.match(tokens[i]) and tokens[i - 1].isdigit():

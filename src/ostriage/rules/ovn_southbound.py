@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from ostriage.errors import ParseError
 from ostriage.evidence import Line
@@ -29,7 +30,9 @@ from ostriage.knowledge.ovn_sb_replica import (
 from ostriage.knowledge.releases import NeutronRelease
 from ostriage.knowledge.sb_replica_memory import coefficients
 from ostriage.knowledge.services import service_by_name
+from ostriage.parsers.kernel_oom import OomEvent
 from ostriage.parsers.openstack_values import IdRange
+from ostriage.parsers.ps import PsProcess
 from ostriage.rules._common import deployed, host_path, human_bytes, kills_by_victim
 from ostriage.rules._registry import rule
 
@@ -113,7 +116,8 @@ def aging_remedy(facts: Facts, release: NeutronRelease | None, ovn: OvnVersion |
         if option.note:
             steps.append(f"note: {option.note}; check your OVN has that fix before enabling aging")
         safe = ovn is not None and ovn >= OVN_AGING
-        return Remedy(title=f"set [{option.section}] {option.key} = {RECOMMENDED_AGE_SECONDS} and restart neutron-server",
+        title = f"set [{option.section}] {option.key} = {RECOMMENDED_AGE_SECONDS} and restart neutron-server"
+        return Remedy(title=title,
                       steps=tuple(steps), ini_edits=tuple(edits), restart_units=("neutron-server.service",),
                       safety=FixSafety.SAFE if safe else FixSafety.UNSAFE)
     steps = []
@@ -169,8 +173,9 @@ def _aging_citation(facts: Facts, db: OvnDatabases, table: str) -> Citation | No
     if not anchor:
         return None
     if option is None and release is not None:
-        return Citation(anchor[0], f"neutron {release} has no [ovn] {'mac_binding' if table == 'MAC_Binding' else 'fdb'}"
-                                   "_age_threshold (added in 24.0.0): nothing in neutron ages the table")
+        prefix = "mac_binding" if table == "MAC_Binding" else "fdb"
+        return Citation(anchor[0], f"neutron {release} has no [ovn] {prefix}_age_threshold (added in 24.0.0): "
+                                   "nothing in neutron ages the table")
     key = "mac_binding_age_threshold" if table == "MAC_Binding" else "fdb_age_threshold"
     return Citation(anchor[0], f"[ovn] {key} not set: default 0, no aging")
 
@@ -246,9 +251,13 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
         if kills:
             top = max(kills, key=lambda e: e.anon_rss_kb or 0)
             if top.kill_line is not None:
-                evidence.append(Citation(top.kill_line, f"anon-rss {human_bytes((top.anon_rss_kb or 0) * 1024)} at kill"))
+                rss = human_bytes((top.anon_rss_kb or 0) * 1024)
+                evidence.append(Citation(top.kill_line, f"anon-rss {rss} at kill"))
             observed = (f" The kernel killed neutron {sum(len(g.events) for g in neutron_kills)} time(s), at anon-rss "
-                        f"up to {human_bytes((top.anon_rss_kb or 0) * 1024)}.")
+                        f"up to {human_bytes((top.anon_rss_kb or 0) * 1024)}.") + _trend(kills)
+        running = _largest_neutron_process(facts)
+        if running is not None and running.rss_kb:
+            evidence.append(Citation(running.line, f"RSS {human_bytes(running.rss_kb * 1024)} when collected"))
         file = db.files.get(SB)
         if file is not None:
             evidence.append(Citation(file.line, f"Southbound database file {human_bytes(file.bytes)}"))
@@ -276,6 +285,24 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
                   "release": str(facts.release), "replica_bytes_per_process": per_process,
                   "processes": list(c.holders), "replica_bytes_total": list(total)},
         )
+
+
+def _trend(kills: list[OomEvent]) -> str:
+    """Memory that climbs over weeks shows in OOM records spread over days: what each kill found."""
+    dated = sorted((e for e in kills if e.timestamp and e.anon_rss_kb), key=lambda e: e.timestamp or datetime.min)
+    if len(dated) < 2 or dated[0].timestamp is None or dated[-1].timestamp is None:
+        return ""
+    days = (dated[-1].timestamp - dated[0].timestamp).total_seconds() / 86400
+    if days < 1:
+        return ""
+    return (f" The kills span {days:.0f} days, anon-rss at kill going from "
+            f"{human_bytes((dated[0].anon_rss_kb or 0) * 1024)} to {human_bytes((dated[-1].anon_rss_kb or 0) * 1024)}.")
+
+
+def _largest_neutron_process(facts: Facts) -> PsProcess | None:
+    procs = [p for p in facts.processes if p.rss_kb and (p.program in NEUTRON_SERVICES
+                                                          or "neutron-server" in (p.command or ""))]
+    return max(procs, key=lambda p: p.rss_kb or 0) if procs else None
 
 
 def _sb_kills(facts: Facts) -> list[Line]:
@@ -333,9 +360,10 @@ def ovn_sb_database_growth(facts: Facts) -> Iterator[Finding]:
         evidence.append(Citation(server.line, f"RSS {human_bytes(rss)}"))
         problems.append(f"the Southbound ovsdb-server holds {human_bytes(rss)}")
     rows_total = sum(r.rows for r in grow)
-    needed = rows_total * coefficients().file_bytes_per_row
+    needed = rows_total * coefficients().file_bytes_per_row if rows_total else 0.0
     if file is not None and file.bytes >= UNCOMPACTED_MIN and needed and file.bytes > UNCOMPACTED_RATIO * needed:
-        evidence.append(Citation(file.line, f"{human_bytes(file.bytes)}, {file.bytes / needed:.0f}x what its rows need"))
+        ratio = file.bytes / needed
+        evidence.append(Citation(file.line, f"{human_bytes(file.bytes)}, {ratio:.0f}x what its rows need"))
         problems.append(f"its database file ({human_bytes(file.bytes)}) has not been compacted")
     elif file is not None and file.bytes >= SB_FILE_WARNING:
         evidence.append(Citation(file.line, f"{human_bytes(file.bytes)}"))

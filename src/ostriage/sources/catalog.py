@@ -45,10 +45,10 @@ __all__ = [
     "CATALOG",
     "EXTRACTION_EXCLUDED",
     "FILE_AREAS",
-    "CommandSpec",
-    "Format",
     "OVN_NB_TABLES",
     "OVN_SB_TABLES",
+    "CommandSpec",
+    "Format",
     "LiveVariant",
     "SosVariant",
     "extraction_areas",
@@ -527,10 +527,10 @@ def _cluster_status(ctl: str, db: str) -> CommandSpec:
         f"Raft status of the {db} ovsdb-server (clustered databases only).",
         tuple(_live("ovs-appctl", "-t", f"{d}/{ctl}.ctl", "cluster/status", db, fmt=Format.TEXT, timeout=15)
               for d in _OVN_CTL_DIRS),
-        tuple(SosVariant(f"sos_commands/ovn_central/{mangle(f'ovs-appctl -t {d}/{ctl}.ctl cluster/status {db}')}",
-                         Format.TEXT, "sos 4.3+") for d in _OVN_CTL_DIRS)
-        + (SosVariant(f"sos_commands/ovn_central/*ovs-appctl_-t_*{ctl}.ctl_cluster.status_{db}", Format.TEXT,
-                      "container or snap"),),
+        (*(SosVariant(f"sos_commands/ovn_central/{mangle(f'ovs-appctl -t {d}/{ctl}.ctl cluster/status {db}')}",
+                      Format.TEXT, "sos 4.3+") for d in _OVN_CTL_DIRS),
+         SosVariant(f"sos_commands/ovn_central/*ovs-appctl_-t_*{ctl}.ctl_cluster.status_{db}", Format.TEXT,
+                    "container or snap")),
     )
 
 
