@@ -3,8 +3,8 @@
 
 Real programs only: Debian's OVN (ovsdb-server for NB and SB, ovn-northd) on 127.0.0.1:16641/16642,
 a private MariaDB (bench/memory_measure.py's, 127.0.0.1:13306) and the real eventlet ``neutron-server``
-of each neutron venv given, with ML2/OVN (api_workers = 1, rpc_workers = 0: an API worker and the OVN
-maintenance worker each keep their own Southbound IDL), connected to that Southbound.
+of each neutron venv given, with ML2/OVN (api_workers = 1, rpc_workers = 1: the API worker and the RPC
+worker each keep their own full Southbound IDL, the maintenance worker a smaller one), connected to it.
 
 The rows are real: a logical router and its port are created in the Northbound, ovn-northd makes the
 Southbound Datapath_Binding and Port_Binding, and MAC_Binding rows referencing that datapath and port
@@ -192,7 +192,7 @@ service_plugins = ovn-router
 auth_strategy = noauth
 transport_url = fake:/
 api_workers = 1
-rpc_workers = 0
+rpc_workers = 1
 rpc_state_report_workers = 0
 api_paste_config = {venv}/etc/neutron/api-paste.ini
 bind_host = 127.0.0.1
@@ -313,7 +313,7 @@ def table(data: dict[str, Any]) -> str:
     pts = data["points"]
     versions = sorted({p["neutron_version"] for p in pts}, key=lambda v: tuple(map(int, v.split("."))))
     head = ["table", "rows", "SB ovsdb-server RSS", "SB db file (compacted)"] + \
-        [f"neutron {v}: per IDL process / cgroup" for v in versions]
+        [f"neutron {v}: API/RPC worker / all neutron" for v in versions]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = sorted({(p["table"], p["rows"]) for p in pts})
     for tbl, rows in keys:
@@ -325,7 +325,7 @@ def table(data: dict[str, Any]) -> str:
             if p is None:
                 cells.append("")
                 continue
-            idl = [x["rss_mib"] for x in p["processes"] if "worker" in x["title"].lower()]
+            idl = [x["rss_mib"] for x in p["processes"] if "api worker" in x["title"] or "rpc worker" in x["title"]]
             oom = f", OOM ×{p['oom_kills']}" if p.get("oom_kills") else ""
             cells.append(f"{max(idl) if idl else 0:.0f} MiB / {p['cgroup_usage_mib']:.0f} MiB{oom}")
         lines.append("| " + " | ".join(cells) + " |")

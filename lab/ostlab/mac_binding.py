@@ -30,15 +30,15 @@ from .shell import LabError, log, run, wait_for
 
 RELEASE = "19.0.0"
 PYTHON = Path(os.environ.get("OSTRIAGE_LAB_PY38", "/root/.pyenv/versions/3.8.18"))
-VENV = paths.CACHE / "venvs" / f"neutron-{RELEASE}"
+VENV = Path(os.environ.get("OSTRIAGE_LAB_NEUTRON19_VENV", str(paths.CACHE / "venvs" / f"neutron-{RELEASE}")))
 CONSTRAINTS = paths.FILES / f"constraints-neutron-{RELEASE}.txt"
-ROWS = int(os.environ.get("OSTRIAGE_LAB_MAC_BINDINGS", "400000"))
-MEMORY_MAX = os.environ.get("OSTRIAGE_LAB_MAC_BINDING_MEMORY_MAX", "1536M")
+ROWS = int(os.environ.get("OSTRIAGE_LAB_MAC_BINDINGS", "150000"))
+MEMORY_MAX = os.environ.get("OSTRIAGE_LAB_MAC_BINDING_MEMORY_MAX", "1G")
 API_WORKERS = 2
 SB = "tcp:127.0.0.1:6642"
 SOS_DIR = "/opt/sos-backports"
 #: the sos command collect uses for this scenario (bookworm-backports' sos, unpacked beside sos 4.0)
-SOS_COMMAND = (f"env PYTHONPATH={SOS_DIR}/usr/lib/python3/dist-packages python3 {SOS_DIR}/usr/sbin/sos report")
+SOS_COMMAND = (f"env PYTHONPATH={SOS_DIR}/usr/lib/python3/dist-packages python3 {SOS_DIR}/usr/bin/sos report")
 EXEC_DROPIN = "etc/systemd/system/neutron-server.service.d/ostlab-neutron-19.conf"
 
 
@@ -69,7 +69,7 @@ def _copy_in(src: Path) -> None:
 
 
 def install_sos() -> None:
-    if container.sh(f"test -x {SOS_DIR}/usr/sbin/sos", check=False, logname=None).returncode == 0:
+    if container.sh(f"test -x {SOS_DIR}/usr/bin/sos", check=False, logname=None).returncode == 0:
         return
     log("sos from bookworm-backports into /opt/sos-backports (apt-get download + dpkg -x)")
     container.sh(f"""set -e
@@ -77,7 +77,7 @@ def install_sos() -> None:
             > /etc/apt/sources.list.d/ostlab-backports.list
         apt-get -q update >/dev/null
         apt-get -y -q install --no-install-recommends python3-magic python3-packaging python3-pexpect python3-yaml >/dev/null
-        cd /var/tmp && rm -f sos_*.deb && apt-get -q download -t bookworm-backports sos >/dev/null
+        cd /var/tmp && rm -f sos_*.deb && apt-get -q download sos/bookworm-backports >/dev/null
         mkdir -p {SOS_DIR} && dpkg -x /var/tmp/sos_*.deb {SOS_DIR}
         {SOS_COMMAND.replace(' report', '')} --version""", timeout=600, logname="sos-backports")
 

@@ -93,7 +93,7 @@ def _rpc_workers(ini: IniFile | None) -> int | None:
 def _sb_rows(facts: Facts, table: str) -> int | None:
     """Rows the host shows of a Southbound table (a lower bound when its listing was cut)."""
     rows = facts.ovn_db.rows(table) if facts.ovn_db else None
-    return rows.rows if rows is not None else None
+    return rows.best if rows is not None else None
 
 
 def sane_estimate(facts: Facts) -> Estimate:

@@ -10,10 +10,11 @@ the other tables are not asked for: each would only time out the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ostriage.evidence import Line
 from ostriage.knowledge.ovn_sb_replica import OvnVersion, parse_ovn_version
+from ostriage.knowledge.sb_replica_memory import coefficients
 from ostriage.parsers.ovn_db import ClusterStatus, count_records, list_options, parse_cluster_status, parse_ls_sizes
 from ostriage.parsers.packages import Package
 from ostriage.parsers.ps import PsProcess
@@ -34,6 +35,13 @@ class TableRows:
     truncated: bool
     line: Line | None
     origin: str
+    #: when the listing was cut: the rows the Southbound file's size implies (measured bytes per row)
+    from_file: int | None = None
+
+    @property
+    def best(self) -> int:
+        """The count to reason with: the listing's, or the file's estimate when the listing was cut."""
+        return max(self.rows, self.from_file or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,9 @@ def ovn_databases(source: Source, packages: Iterable[Package], processes: Iterab
             db.cluster[name] = parsed
     if not (db.sb_rows or db.nb_rows or db.files or db.cluster or db.servers or db.version):
         return None
+    mac = db.sb_rows.get("MAC_Binding")
+    if mac is not None and mac.truncated and SB in db.files:
+        db.sb_rows["MAC_Binding"] = replace(mac, from_file=int(db.files[SB].bytes / coefficients().file_bytes_per_row))
     return db
 
 

@@ -12,9 +12,13 @@ least-squares slopes of those measurements over the row count, computed here whe
 * ``ovsdb_bytes_per_row`` / ``file_bytes_per_row``: the Southbound ovsdb-server's RSS and its
   compacted file, per row.
 
-Which processes hold a replica (``neutron/plugins/ml2/drivers/ovn/mech_driver/mech_driver.py``
-``should_post_fork_initialize``, 16.0.0–2025.1: ``WorkerService`` (API), ``RpcWorker`` and
-``MaintenanceWorker``; the eventlet parent does not connect): ``api_workers + rpc_workers + 1``.
+Which processes hold a replica: ``should_post_fork_initialize`` (mech_driver.py) connects the API
+workers (``WorkerService``), the RPC workers and the ``MaintenanceWorker``, but ``get_connection`` in
+``impl_idl_ovn.py`` gives the maintenance worker ``BaseOvnSbIdl``, which registers only Chassis, Encap,
+Port_Binding and Datapath_Binding (read in 18.1.1, 19.0.0 and 24.2.2; measured in 19.0.0: its RSS does
+not move with MAC_Binding). So the holders are ``api_workers + rpc_workers``, where neutron starts
+``max(1, rpc_workers)`` RPC workers (``rpc_workers`` defaulting to half the API workers; 19.0.0
+``neutron/service.py`` ``_get_rpc_workers``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class ReplicaCoefficients:
     ovsdb_bytes_per_row: float
     ovsdb_base_bytes: float
     file_bytes_per_row: float
-    measured_rows: int                # the largest table measured
+    measured_rows: int                # the largest table measured with a release that holds it
     provenance: str
 
 
@@ -60,8 +64,13 @@ def _slope(points: list[tuple[float, float]]) -> tuple[float, float]:
     return slope, my - slope * mx
 
 
+#: the processes that hold ``OvnSbIdl`` (neutron-lib's process titles): the maintenance worker's
+#: ``BaseOvnSbIdl`` registers no unbounded table, the periodic workers none at all
+IDL_TITLES = ("api worker", "rpc worker")
+
+
 def _idl_rss(point: dict[str, Any]) -> list[float]:
-    return [p["rss_mib"] * (1 << 20) for p in point["processes"] if "worker" in p["title"].lower()]
+    return [p["rss_mib"] * (1 << 20) for p in point["processes"] if any(t in p["title"] for t in IDL_TITLES)]
 
 
 def fit(data: dict[str, Any], table: str = "MAC_Binding") -> ReplicaCoefficients:
@@ -78,7 +87,7 @@ def fit(data: dict[str, Any], table: str = "MAC_Binding") -> ReplicaCoefficients
     return ReplicaCoefficients(
         replica_bytes_per_row=max(per_row, 0.0), unregistered_bytes_per_row=max(unregistered, 0.0),
         ovsdb_bytes_per_row=max(ovsdb, 0.0), ovsdb_base_bytes=max(ovsdb_base, 0.0),
-        file_bytes_per_row=max(file_per_row, 0.0), measured_rows=max(by_rows, default=0),
+        file_bytes_per_row=max(file_per_row, 0.0), measured_rows=max((p["rows"] for p in holding), default=0),
         provenance=(f"fitted from {len(pts)} measured points ({table}, up to {max(by_rows, default=0):,} rows; "
                     f"neutron {', '.join(versions)})"))
 
@@ -99,9 +108,13 @@ def coefficients() -> ReplicaCoefficients:
     return fit(raw)
 
 
-def default_rpc_workers(api_workers: float) -> float:
-    """neutron's default ``rpc_workers``: half the API workers, at least 1 (neutron/service.py)."""
-    return max(1.0, api_workers // 2)
+def default_rpc_workers(api_workers: float, configured: int | None = None) -> float:
+    """RPC workers neutron starts: ``rpc_workers`` (default half the API workers), at least 1.
+
+    >>> default_rpc_workers(8), default_rpc_workers(2, 0), default_rpc_workers(8, 3)
+    (4.0, 1.0, 3.0)
+    """
+    return float(max(1, configured if configured is not None else int(api_workers // 2)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +160,13 @@ def replica(release: NeutronRelease | None, rows: dict[str, int], workers: tuple
             high += cost
         if table == "FDB" and (held is None or table in held):
             notes.append("FDB rows: MAC_Binding's measured per-row cost is used (FDB itself was not measured)")
-        if n > c.measured_rows:
-            notes.append(f"{table}: {n:,} rows is beyond the largest table measured ({c.measured_rows:,}); "
-                         "the per-row cost is extrapolated linearly")
-    rpc_low = rpc_high = float(rpc_workers) if rpc_workers is not None else None
-    if rpc_low is None or rpc_high is None:
-        rpc_low, rpc_high = default_rpc_workers(workers[0]), default_rpc_workers(workers[1])
-        if high:
-            notes.append("rpc_workers: default max(1, api_workers // 2) assumed")
-    holders = (workers[0] + rpc_low + 1, workers[1] + rpc_high + 1)
+        if n > c.measured_rows and (held is None or table in held):
+            notes.append(f"{table}: {n:,} rows is beyond the largest replica measured ({c.measured_rows:,} rows); "
+                         "its per-row cost is extrapolated linearly")
+    rpc_low, rpc_high = default_rpc_workers(workers[0], rpc_workers), default_rpc_workers(workers[1], rpc_workers)
+    if rpc_workers is None and high:
+        notes.append("rpc_workers: default max(1, api_workers // 2) assumed")
+    holders = (workers[0] + rpc_low, workers[1] + rpc_high)
     total_rows = sum(rows.values())
     return Replica(dict(rows), (low, high), holders, c.ovsdb_base_bytes + total_rows * c.ovsdb_bytes_per_row,
                    total_rows * c.file_bytes_per_row, tuple(notes))

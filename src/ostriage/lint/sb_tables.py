@@ -26,7 +26,7 @@ def sb_table_replica_without_aging(facts: Facts) -> Iterator[Finding]:
         `mac_binding_age_threshold`, and for FDB when `[ovn] fdb_age_threshold` is 0 and the host shows a
         large FDB table or `localnet_learn_fdb` is on.
     Why is this bad:
-        Each API/RPC/maintenance worker holds every row (about a kilobyte each, measured): the table only
+        Each API and RPC worker holds every row (several kilobytes each, measured): the table only
         grows, and neutron's memory with it, until a memory limit or the machine's RAM is reached, weeks
         after any configuration change.
     Fix:

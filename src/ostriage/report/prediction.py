@@ -64,7 +64,7 @@ def _replica_lines(p: Prediction) -> list[str]:
     return [
         f"OVN Southbound: {rows} rows, {held}",
         f"  replica per IDL process     {span_text(r.per_process[0], r.per_process[1], b)} × {holders} "
-        "(API + RPC workers + maintenance)",
+        "(API + RPC workers)",
         f"  Southbound ovsdb-server     {b(r.ovsdb_rss)}, database file {b(r.db_file)} (compacted)",
     ]
 

@@ -59,12 +59,16 @@ def ovn_configured(facts: Facts) -> bool:
 
 
 def _rows_text(rows: TableRows) -> str:
+    if rows.from_file and rows.from_file > rows.rows:
+        return f"about {rows.from_file:,}"
     return f"at least {rows.rows:,}" if rows.truncated else f"{rows.rows:,}"
 
 
 def _rows_note(rows: TableRows) -> str:
-    cut = "; sos kept only the listing's tail, so this is a lower bound" if rows.truncated else ""
-    return f"{_rows_text(rows)} {rows.table} rows{cut}"
+    if not rows.truncated:
+        return f"{rows.rows:,} {rows.table} rows"
+    estimate = (f"; the Southbound file's size implies about {rows.from_file:,}" if rows.from_file else "")
+    return f"{rows.rows:,} {rows.table} rows in the listing's tail (sos cut it: a lower bound){estimate}"
 
 
 def _ovn_config_path(facts: Facts) -> str:
@@ -143,10 +147,10 @@ def _release_citation(facts: Facts, table: str) -> Citation | None:
     if facts.release is None or facts.release_line is None:
         return None
     if table == "MAC_Binding":
-        note = (f"neutron {facts.release} keeps every MAC_Binding row in each API/RPC/maintenance worker "
+        note = (f"neutron {facts.release} keeps every MAC_Binding row in each API and RPC worker "
                 f"(fixed in {release_without_mac_binding(facts.release)})")
     else:
-        note = f"neutron {facts.release} keeps every FDB row in each API/RPC/maintenance worker (dropped in 28.0.0)"
+        note = f"neutron {facts.release} keeps every FDB row in each API and RPC worker (dropped in 28.0.0)"
     return Citation(facts.release_line, note)
 
 
@@ -188,8 +192,9 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
         For ML2/OVN, reads the row counts of the Southbound's MAC_Binding and FDB tables (sos's
         `ovn-sbctl list` output, or live `ovn-sbctl --columns=_uuid list`), checks whether this neutron
         release registers the table in its Southbound IDL, and prices the replica with the measured
-        per-row cost times the processes that hold one (API workers + RPC workers + the maintenance
-        worker). Blames it for neutron's OOM kills when the replica is large and the segment ranges are sane.
+        per-row cost times the processes that hold one (API workers + RPC workers: the maintenance
+        worker's smaller IDL has neither table). Blames it for neutron's OOM kills when the replica is
+        large and the segment ranges are sane.
     Why is this bad:
         An OVSDB IDL holds every row of every table it registers, in every process. MAC_Binding gets one
         row per IP address a router ever resolved and nothing removes them unless aging is on: over
@@ -237,7 +242,7 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
         rows = db.rows(table)
         if rows is None or table not in held or not rows.rows:
             continue
-        per_process = rows.rows * coefficients().replica_bytes_per_row
+        per_process = rows.best * coefficients().replica_bytes_per_row
         if per_process < LARGE_REPLICA_BYTES:
             continue
         total = per_process * c.holders[0], per_process * c.holders[1]
@@ -272,16 +277,16 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
                      f"each of its {holders} IDL processes: about {human_bytes(per_process)} each"),
             explanation=(
                 f"neutron {facts.release} registers {table} in its Southbound IDL, and an OVSDB IDL holds every row "
-                f"of every registered table in every process that connects: each API worker, RPC worker and the "
-                f"OVN maintenance worker. Measured, a row costs about {human_bytes(per_process / rows.rows * 1024)} "
-                f"per 1,000 rows per process, so {_rows_text(rows)} rows take about {human_bytes(per_process)} in each "
-                f"of {holders} processes ({human_bytes(total[0])} in all). Nothing ages the table, so it only grows: "
+                f"of every registered table in every process that connects: each API worker and "
+                f"RPC worker (measured: about {human_bytes(per_process / rows.best * 1000)} per 1,000 rows in each), "
+                f"so {_rows_text(rows)} rows take about {human_bytes(per_process)} in each of {holders} processes "
+                f"({human_bytes(total[0])} in all). Nothing ages the table, so it only grows: "
                 f"neutron's memory climbs with it although its segment ranges are sane.{observed}"
                 + (" This is why neutron runs out of memory." if blamed else "")),
             evidence=tuple(evidence),
             remedy=aging_remedy(facts, facts.release, db.version, table),
             links=links,
-            data={"table": table, "rows": rows.rows, "rows_lower_bound": rows.truncated,
+            data={"table": table, "rows": rows.best, "rows_listed": rows.rows, "rows_lower_bound": rows.truncated,
                   "release": str(facts.release), "replica_bytes_per_process": per_process,
                   "processes": list(c.holders), "replica_bytes_total": list(total)},
         )
@@ -359,7 +364,7 @@ def ovn_sb_database_growth(facts: Facts) -> Iterator[Finding]:
     if server is not None and rss >= SB_RSS_WARNING:
         evidence.append(Citation(server.line, f"RSS {human_bytes(rss)}"))
         problems.append(f"the Southbound ovsdb-server holds {human_bytes(rss)}")
-    rows_total = sum(r.rows for r in grow)
+    rows_total = sum(r.best for r in grow)
     needed = rows_total * coefficients().file_bytes_per_row if rows_total else 0.0
     if file is not None and file.bytes >= UNCOMPACTED_MIN and needed and file.bytes > UNCOMPACTED_RATIO * needed:
         ratio = file.bytes / needed
@@ -407,5 +412,5 @@ def ovn_sb_database_growth(facts: Facts) -> Iterator[Finding]:
         evidence=tuple(evidence),
         remedy=remedy,
         data={"ovsdb_server_rss_bytes": rss, "db_file_bytes": file.bytes if file else None,
-              "unbounded_rows": {r.table: r.rows for r in grow}, "ovsdb_server_kills": len(kills)},
+              "unbounded_rows": {r.table: r.best for r in grow}, "ovsdb_server_kills": len(kills)},
     )
