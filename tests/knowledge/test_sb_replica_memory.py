@@ -36,7 +36,7 @@ def test_every_measured_point_is_within_a_fifth_of_the_model() -> None:
         idl = [x["rss_mib"] * MIB for x in p["processes"] if any(t in x["title"] for t in IDL_TITLES)]
         if p["neutron_version"] != "19.0.0" or p["rows"] < 10_000 or not idl:
             continue
-        base = [q for q in measurements()["points"] if q["neutron_version"] == "19.0.0" and q["rows"] == 0][0]
+        base = next(q for q in measurements()["points"] if q["neutron_version"] == "19.0.0" and q["rows"] == 0)
         base_idl = [x["rss_mib"] * MIB for x in base["processes"] if any(t in x["title"] for t in IDL_TITLES)]
         grown = sum(idl) / len(idl) - sum(base_idl) / len(base_idl)
         assert abs(grown - p["rows"] * c.replica_bytes_per_row) <= 0.2 * grown, p["rows"]
