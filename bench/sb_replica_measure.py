@@ -327,7 +327,9 @@ def table(data: dict[str, Any]) -> str:
                 continue
             idl = [x["rss_mib"] for x in p["processes"] if "api worker" in x["title"] or "rpc worker" in x["title"]]
             oom = f", OOM ×{p['oom_kills']}" if p.get("oom_kills") else ""
-            cells.append(f"{max(idl) if idl else 0:.0f} MiB / {p['cgroup_usage_mib']:.0f} MiB{oom}")
+            # no API/RPC worker alive when measured (24.2.2's API worker exits here; see the JSON's processes)
+            worker = f"{max(idl):.0f} MiB" if idl else "none"
+            cells.append(f"{worker} / {p['cgroup_usage_mib']:.0f} MiB{oom}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -355,30 +355,9 @@ def _specs() -> Iterator[CommandSpec]:
         _ovn_db("list MAC_Binding", Format.OVSDB_LIST) + _ovn_db("--columns=_uuid list MAC_Binding",
                                                                 Format.OVSDB_LIST, since_nolo=True),
     )
-    yield CommandSpec(
-        "ovn-sb-db-listing",
-        "``ls -l`` of the OVN Southbound database file (its size; sos copies only its tail).",
-        (
-            _live("ls", "-ln", *(f"{d}/ovnsb_db.db" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
-                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
-        ),
-        (
-            SosVariant("sos_commands/ovn_central/ls_-alZ_*ovnsb_db.db", Format.LS, "sos 4.6+"),
-            SosVariant("sos_commands/ovn_central/ls_-lan_*ovnsb_db.db", Format.LS, "sos 4.5"),
-        ),
-    )
-    yield CommandSpec(
-        "ovn-nb-db-listing",
-        "``ls -l`` of the OVN Northbound database file (its size).",
-        (
-            _live("ls", "-ln", *(f"{d}/ovnnb_db.db" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
-                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
-        ),
-        (
-            SosVariant("sos_commands/ovn_central/ls_-alZ_*ovnnb_db.db", Format.LS, "sos 4.6+"),
-            SosVariant("sos_commands/ovn_central/ls_-lan_*ovnnb_db.db", Format.LS, "sos 4.5"),
-        ),
-    )
+    yield _db_listing("ovn-sb-db-listing", "ovnsb_db.db",
+                      "``ls -l`` of the OVN Southbound database file (its size; sos copies only its tail).")
+    yield _db_listing("ovn-nb-db-listing", "ovnnb_db.db", "``ls -l`` of the OVN Northbound database file (its size).")
     yield _cluster_status("ovnsb_db", "OVN_Southbound")
     yield _cluster_status("ovnnb_db", "OVN_Northbound")
     yield CommandSpec(
@@ -518,6 +497,22 @@ OVN_NB_TABLES = ("Logical_Switch", "Logical_Switch_Port", "Logical_Router", "Log
                  "NAT", "Load_Balancer", "Logical_Router_Static_Route", "Address_Set", "Port_Group",
                  "DHCP_Options", "DNS", "NB_Global")
 _WHOLE_RECORDS = ("Logical_Router", "Logical_Switch", "NB_Global")
+
+
+def _db_listing(name: str, db_file: str, description: str) -> CommandSpec:
+    """``ls -l`` of an OVN database file wherever the packaging keeps it (sos: ``ls -lan``, then ``ls -alZ``)."""
+    return CommandSpec(
+        name,
+        description,
+        (
+            _live("ls", "-ln", *(f"{d}/{db_file}" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
+                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
+        ),
+        (
+            SosVariant(f"sos_commands/ovn_central/ls_-alZ_*{db_file}", Format.LS, "sos 4.6+"),
+            SosVariant(f"sos_commands/ovn_central/ls_-lan_*{db_file}", Format.LS, "sos 4.5"),
+        ),
+    )
 
 
 def _cluster_status(ctl: str, db: str) -> CommandSpec:
