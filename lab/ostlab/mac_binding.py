@@ -79,7 +79,7 @@ def install_sos() -> None:
         apt-get -y -q install --no-install-recommends python3-magic python3-packaging python3-pexpect python3-yaml >/dev/null
         cd /var/tmp && rm -f sos_*.deb && apt-get -q download sos/bookworm-backports >/dev/null
         mkdir -p {SOS_DIR} && dpkg -x /var/tmp/sos_*.deb {SOS_DIR}
-        {SOS_COMMAND.replace(' report', '')} --version""", timeout=600, logname="sos-backports")
+        {SOS_COMMAND} --help >/dev/null""", timeout=600, logname="sos-backports")
 
 
 def neutron_conf() -> str:
