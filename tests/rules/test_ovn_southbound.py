@@ -82,3 +82,10 @@ def test_an_uncompacted_southbound_file_is_its_own_finding(seed_copy: Path) -> N
     assert found is not None and "database file is 3.0 GiB" in found["summary"]
     assert any("ovsdb-server/compact" in step for step in found["remedy"]["steps"])
     assert found["remedy"]["ini_edits"][0]["key"] == "mac_binding_age_threshold"
+
+
+def test_fix_plans_neutrons_aging_option_where_the_release_has_it(seed_copy: Path, ostriage: Any) -> None:
+    _with_southbound(seed_copy, "24.2.2", 3 * 1024**3, vni_ranges="1:65535")
+    run = ostriage("fix", "--root", seed_copy)
+    assert run.code == 1, run.out
+    assert "+mac_binding_age_threshold = 300" in run.out
