@@ -86,6 +86,7 @@ class OvnDatabases:
             "ovn_version": str(self.version) if self.version else None,
             "southbound_rows": {t: r.rows for t, r in self.sb_rows.items()},
             "southbound_rows_truncated": sorted(t for t, r in self.sb_rows.items() if r.truncated),
+            "southbound_rows_estimated": {t: r.from_file for t, r in self.sb_rows.items() if r.from_file},
             "northbound_rows": {t: r.rows for t, r in self.nb_rows.items()},
             "database_file_bytes": {db: f.bytes for db, f in self.files.items()},
             "raft": {db: {"role": c.role, "term": c.term, "log_entries": c.log_entries,

@@ -273,7 +273,7 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
         yield ovn_sb_replica_growth.finding(
             subject=f"OVN_Southbound.{table}",
             severity=Severity.CRITICAL if blamed else Severity.WARNING,
-            summary=(f"neutron {facts.release} keeps all {_rows_text(rows)} {table} rows of the OVN Southbound in "
+            summary=(f"neutron {facts.release} keeps the OVN Southbound's {table} table ({_rows_text(rows)} rows) in "
                      f"each of its {holders} IDL processes: about {human_bytes(per_process)} each"),
             explanation=(
                 f"neutron {facts.release} registers {table} in its Southbound IDL, and an OVSDB IDL holds every row "

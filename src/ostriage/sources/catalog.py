@@ -571,6 +571,8 @@ CATALOG: Mapping[str, CommandSpec] = MappingProxyType({spec.name: spec for spec 
 FILE_AREAS: tuple[str, ...] = (
     # sos itself: markers, version, collection time
     "version.txt", "sos_logs", "sos_reports/manifest.json", "environment",
+    # sos 4.x keeps the tail of an output over --log-size here, linked from sos_commands (``<name>.tailed``)
+    "sos_strings/ovn_central/ovn-*ctl_*",
     # configs and their containerised (TripleO puppet-generated) copies
     "etc/neutron", "etc/nova", "etc/keystone", "etc/placement", "etc/apache2", "etc/httpd",
     "var/lib/config-data/puppet-generated/neutron", "var/lib/config-data/puppet-generated/nova*",
