@@ -53,6 +53,9 @@ from memory_measure import (
 )
 from ostlab import ovsdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from ostriage.knowledge.sb_replica_memory import holds_idl  # the model's own notion of a replica holder
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src/ostriage/knowledge/data/ovn_sb_replica_measurements.json"
 WORK = CACHE / "bench" / "ovn"
@@ -325,7 +328,7 @@ def table(data: dict[str, Any]) -> str:
             if p is None:
                 cells.append("")
                 continue
-            idl = [x["rss_mib"] for x in p["processes"] if "api worker" in x["title"] or "rpc worker" in x["title"]]
+            idl = [x["rss_mib"] for x in p["processes"] if holds_idl(x["title"])]
             oom = f", OOM ×{p['oom_kills']}" if p.get("oom_kills") else ""
             # no API/RPC worker alive when measured (24.2.2's API worker exits here; see the JSON's processes)
             worker = f"{max(idl):.0f} MiB" if idl else "none"

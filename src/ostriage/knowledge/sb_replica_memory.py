@@ -32,7 +32,7 @@ from typing import Any
 from ostriage.knowledge.ovn_sb_replica import replicated_tables
 from ostriage.knowledge.releases import NeutronRelease
 
-__all__ = ["Replica", "ReplicaCoefficients", "coefficients", "default_rpc_workers", "replica"]
+__all__ = ["Replica", "ReplicaCoefficients", "coefficients", "default_rpc_workers", "holds_idl", "replica"]
 
 MEASUREMENTS = "data/ovn_sb_replica_measurements.json"
 
@@ -64,13 +64,23 @@ def _slope(points: list[tuple[float, float]]) -> tuple[float, float]:
     return slope, my - slope * mx
 
 
-#: the processes that hold ``OvnSbIdl`` (neutron-lib's process titles): the maintenance worker's
-#: ``BaseOvnSbIdl`` registers no unbounded table, the periodic workers none at all
-IDL_TITLES = ("api worker", "rpc worker")
+#: the processes that hold ``OvnSbIdl``, by neutron-lib's process titles (``neutron-server: api worker``;
+#: ``rpc worker`` in 19.0.0, ``RpcWorker`` in 24.2.2): the maintenance worker's ``BaseOvnSbIdl`` registers
+#: no unbounded table, the periodic workers no Southbound table at all
+IDL_TITLES = ("api worker", "rpc worker", "rpcworker")
+
+
+def holds_idl(title: str) -> bool:
+    """
+    >>> holds_idl("neutron-server: RpcWorker (/usr/bin/python3 ...)"), holds_idl("neutron-server: MaintenanceWorker")
+    (True, False)
+    """
+    lowered = title.lower()
+    return any(t in lowered for t in IDL_TITLES)
 
 
 def _idl_rss(point: dict[str, Any]) -> list[float]:
-    return [p["rss_mib"] * (1 << 20) for p in point["processes"] if any(t in p["title"] for t in IDL_TITLES)]
+    return [p["rss_mib"] * (1 << 20) for p in point["processes"] if holds_idl(p["title"])]
 
 
 def fit(data: dict[str, Any], table: str = "MAC_Binding") -> ReplicaCoefficients:
