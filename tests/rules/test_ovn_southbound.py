@@ -89,3 +89,16 @@ def test_fix_plans_neutrons_aging_option_where_the_release_has_it(seed_copy: Pat
     run = ostriage("fix", "--root", seed_copy)
     assert run.code == 1, run.out
     assert "+mac_binding_age_threshold = 300" in run.out
+
+
+def test_raft_trouble_is_reported_on_its_own(seed_copy: Path) -> None:
+    status = (DATA / "cluster-status.txt").read_text()
+    status = status.replace("Entries not yet committed: 0", "Entries not yet committed: 12")
+    status = status.replace("Disconnections: 0", "Disconnections: 3")
+    (seed_copy / OVN / "ovs-appctl_-t_.var.run.ovn.ovnsb_db.ctl_cluster.status_OVN_Southbound").write_text(status)
+    doc = _document(seed_copy)
+    found = _finding(doc, "ovn-sb-database-growth")
+    assert found is not None and found["severity"] == "warning"
+    assert "raft: 12 entries not yet committed, 3 disconnection(s)" in found["summary"]
+    assert doc["facts"]["ovn"]["raft"]["OVN_Southbound"] == {"role": "leader", "term": 1, "log_entries": 8,
+                                                             "disconnections": 3}
