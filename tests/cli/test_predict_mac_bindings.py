@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 COMMON = ["--mac-bindings", "1000000", "--api-workers", "4", "--server", "eventlet", "--memory-max", "8G"]
@@ -31,3 +32,13 @@ def test_a_release_without_the_replica_fits(ostriage: Any) -> None:
 def test_without_rows_there_is_no_replica_term(ostriage: Any) -> None:
     doc = ostriage("predict", "--vni-ranges", "1:65535", "--release", "19.0.0", "--format", "json").json()
     assert doc["sb_replica"] is None
+
+
+def test_the_rows_come_from_a_target(ostriage: Any) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "mac-binding-growth"
+    run = ostriage("predict", example)
+    assert run.code == 2, run.out
+    assert "release 19.0.0, server eventlet, api_workers 2" in run.out
+    replica = ostriage("predict", example, "--format", "json").json()["sb_replica"]
+    assert replica["processes"] == [3, 3] and 150_000 <= replica["rows"]["MAC_Binding"] <= 200_000
+    assert ostriage("predict", example, "--mac-bindings", "0").code == 0   # the flag wins: an aged table fits
