@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
@@ -58,7 +59,8 @@ def segment_range_exceeds_budget(facts: Facts) -> Iterator[Finding]:
     budget = neutron_budget(facts)
     sane = sane_estimate(facts)
     for ranges in all_ranges:
-        est = estimate(model_inputs(facts, ranges.ranges))
+        # the range's own cost: a Southbound table the host shows is LNT009's (and diagnose's OVN002)
+        est = estimate(replace(model_inputs(facts, ranges.ranges), mac_bindings=None, fdb_rows=None))
         large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
         # over budget *because of the range*: with a sane range it would fit (else LNT005/LNT007 say why)
         over = budget is not None and est.service_peak.high > budget.bytes >= sane.service_peak.high
@@ -254,7 +256,9 @@ def memory_max_below_predicted_need(facts: Facts) -> Iterator[Finding]:
                      f"{span_text(est.service_peak.low, est.service_peak.high, human_bytes)}"),
             explanation=f"Assumptions: {'; '.join(est.assumptions) or 'none'}.",
             evidence=(Citation(limit[1]),) if limit[1] else (),
-            remedy=Remedy(title=f"raise {limit[2]} or shrink the ranges",
+            remedy=Remedy(title=f"raise {limit[2]} or shrink the ranges"
+                          + (" or age the OVN Southbound tables neutron keeps" if est.sb_replica
+                             and est.sb_replica.per_process[0] else ""),
                           unit_edits=(UnitEdit(unit, "Service", limit[2], None, "below need"),),
                           safety=FixSafety.DISPLAY_ONLY),
         )

@@ -8,7 +8,7 @@ from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, Severity
 from ostriage.knowledge.ovn_sb_replica import fdb_aging_option, release_without_mac_binding, replicated_tables
 from ostriage.lint._registry import check
-from ostriage.rules.ovn_southbound import aging_remedy, ovn_configured
+from ostriage.rules.ovn_southbound import aging_remedy, ovn_configured, rows_text
 
 #: FDB rows only accumulate on ports without port security or with localnet learning; below this
 #: many rows seen (or with none seen) an FDB replica is not worth a warning.
@@ -45,7 +45,7 @@ def sb_table_replica_without_aging(facts: Facts) -> Iterator[Finding]:
         routers = db.routers if db else []
         if not routers or (db is not None and db.routers_without_aging()):
             rows = db.rows("MAC_Binding") if db else None
-            seen = f" (the host shows {rows.rows:,} rows)" if rows else ""
+            seen = f" (the host shows {rows_text(rows)} rows)" if rows else ""
             evidence = [Citation(release_line, f"neutron {release}")] if release_line else []
             if rows is not None and rows.line is not None:
                 evidence.append(Citation(rows.line, f"{rows.rows:,} MAC_Binding rows"))

@@ -36,7 +36,7 @@ from ostriage.parsers.ps import PsProcess
 from ostriage.rules._common import deployed, host_path, human_bytes, kills_by_victim
 from ostriage.rules._registry import rule
 
-__all__ = ["RECOMMENDED_AGE_SECONDS", "aging_remedy", "ovn_configured"]
+__all__ = ["RECOMMENDED_AGE_SECONDS", "aging_remedy", "ovn_configured", "rows_text"]
 
 #: A replica this large at least doubles a steady-state worker (~150-250 MiB): it is what eats the memory.
 LARGE_REPLICA_BYTES = 256 * MIB
@@ -58,7 +58,7 @@ def ovn_configured(facts: Facts) -> bool:
                                    or bool(opts.ovn_connections(config.ini)))
 
 
-def _rows_text(rows: TableRows) -> str:
+def rows_text(rows: TableRows) -> str:
     if rows.from_file and rows.from_file > rows.rows:
         return f"about {rows.from_file:,}"
     return f"at least {rows.rows:,}" if rows.truncated else f"{rows.rows:,}"
@@ -273,13 +273,13 @@ def ovn_sb_replica_growth(facts: Facts) -> Iterator[Finding]:
         yield ovn_sb_replica_growth.finding(
             subject=f"OVN_Southbound.{table}",
             severity=Severity.CRITICAL if blamed else Severity.WARNING,
-            summary=(f"neutron {facts.release} keeps the OVN Southbound's {table} table ({_rows_text(rows)} rows) in "
+            summary=(f"neutron {facts.release} keeps the OVN Southbound's {table} table ({rows_text(rows)} rows) in "
                      f"each of its {holders} IDL processes: about {human_bytes(per_process)} each"),
             explanation=(
                 f"neutron {facts.release} registers {table} in its Southbound IDL, and an OVSDB IDL holds every row "
                 f"of every registered table in every process that connects: each API worker and "
                 f"RPC worker (measured: about {human_bytes(per_process / rows.best * 1000)} per 1,000 rows in each), "
-                f"so {_rows_text(rows)} rows take about {human_bytes(per_process)} in each of {holders} processes "
+                f"so {rows_text(rows)} rows take about {human_bytes(per_process)} in each of {holders} processes "
                 f"({human_bytes(total[0])} in all). Nothing ages the table, so it only grows: "
                 f"neutron's memory climbs with it although its segment ranges are sane.{observed}"
                 + (" This is why neutron runs out of memory." if blamed else "")),
