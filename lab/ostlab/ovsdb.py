@@ -32,18 +32,22 @@ def transact(address: str, database: str, ops: list[dict[str, Any]], timeout: fl
         sock.settimeout(timeout)
         sock.connect(target)
         sock.sendall(request)
-        decoder, buf = json.JSONDecoder(), ""
+        chunks: list[bytes] = []
         while True:
             chunk = sock.recv(1 << 20)
             if not chunk:
                 raise RuntimeError(f"{address} closed the connection")
-            buf += chunk.decode()
+            chunks.append(chunk)
+            # a reply ends with its closing brace: only then try to decode (a million rows come in
+            # thousands of chunks; decoding after each would be quadratic)
+            if not chunk.rstrip().endswith(b"}"):
+                continue
             try:
-                reply, _ = decoder.raw_decode(buf.lstrip())
+                reply, _ = json.JSONDecoder().raw_decode(b"".join(chunks).decode().lstrip())
             except json.JSONDecodeError:
                 continue
             if reply.get("id") != 1:  # an echo or a notification, not our reply
-                buf = ""
+                chunks = []
                 continue
             if reply.get("error"):
                 raise RuntimeError(f"transact failed: {reply['error']}")
