@@ -302,7 +302,7 @@ def load() -> dict[str, Any]:
     if OUT.exists():
         data: dict[str, Any] = json.loads(OUT.read_text())
         return data
-    return {"description": "neutron-server (eventlet, ML2/OVN, api_workers=1, rpc_workers=0) and the OVN "
+    return {"description": "neutron-server (eventlet, ML2/OVN, api_workers=1, rpc_workers=1) and the OVN "
                            "Southbound ovsdb-server against N real rows of one Southbound table; measured by "
                            "bench/sb_replica_measure.py", "points": []}
 
@@ -326,7 +326,7 @@ def table(data: dict[str, Any]) -> str:
         for v in versions:
             p = next((q for q in same if q["neutron_version"] == v), None)
             if p is None:
-                cells.append("")
+                cells.append("not measured")
                 continue
             idl = [x["rss_mib"] for x in p["processes"] if holds_idl(x["title"])]
             oom = f", OOM ×{p['oom_kills']}" if p.get("oom_kills") else ""
