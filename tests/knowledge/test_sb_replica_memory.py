@@ -76,6 +76,10 @@ def test_the_model_adds_the_replica_to_neutrons_peak() -> None:
     assert with_rows.sb_replica is not None and without.sb_replica is None
     added = with_rows.service_peak.low - without.service_peak.low
     assert added == with_rows.sb_replica.total[0] > 2 * 1024 * MIB
+    # one sync attempt's peak (what predict and the rules lead with) carries the replica too
+    assert with_rows.attempt_service.low - without.attempt_service.low == added
+    assert with_rows.attempt == without.attempt    # per syncing process: the replica is the workers', not the sync's
     newer = estimate(Inputs(**{**{f: getattr(base, f) for f in Inputs.__dataclass_fields__},
                                "release": release("24.2.2"), "mac_bindings": 200_000}))
     assert newer.service_peak == without.service_peak
+    assert newer.attempt_service == without.attempt_service

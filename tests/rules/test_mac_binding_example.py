@@ -50,3 +50,18 @@ def test_the_memory_limit_only_aggravates(doc: dict[str, Any]) -> None:
     (root,) = doc["root_causes"]
     limit = next(c for c in root["contributors"] if c["rule"] == "unit-memory-limit-below-need")
     assert limit["relation"] == "aggravates"
+
+
+def test_the_limits_need_counts_the_replica_and_the_ranges_need_does_not() -> None:
+    """SYS001 leads with the whole need (the replica in every API and RPC worker); what a range costs
+    (NEU001, LNT001) counts no Southbound table and assumes none either."""
+    from ostriage.facts.deployment import model_inputs, range_inputs
+    from ostriage.knowledge.memory_figure import figure
+    from ostriage.parsers.openstack_values import IdRange
+
+    with open_target(str(EXAMPLE)) as source:
+        facts = collect(source)
+    whole, own = figure(model_inputs(facts, (IdRange(1, 65535),))), figure(range_inputs(facts, (IdRange(1, 65535),)))
+    assert whole.estimate.sb_replica is not None
+    assert whole.service - own.service == pytest.approx(whole.estimate.sb_replica.total[1])
+    assert all(a.flag != "--mac-bindings" for a in own.assumed + whole.assumed)

@@ -18,7 +18,7 @@ from ostriage.parsers.unit_files import parse_size
 #: chose (1:65535): tens of thousands of networks, far above any real deployment's count.
 SANE_IDS = 65535
 
-__all__ = ["SANE_IDS", "model_inputs", "neutron_server", "sane_estimate"]
+__all__ = ["SANE_IDS", "model_inputs", "neutron_server", "range_inputs", "sane_estimate"]
 
 
 def neutron_server(facts: Facts) -> Server | None:
@@ -96,11 +96,16 @@ def _sb_rows(facts: Facts, table: str) -> int | None:
     return rows.best if rows is not None else None
 
 
+def range_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
+    """The model's inputs for what ``ranges`` themselves cost: no Southbound table counted (the rows the host
+    shows are OVN002's and LNT009's), and none left unknown either, so no figure assumes or names them."""
+    return replace(model_inputs(facts, ranges), mac_bindings=0, fdb_rows=0)
+
+
 def sane_estimate(facts: Facts) -> Estimate:
     """What neutron-server needs on this host with a sane range (``SANE_IDS``) and no Southbound table
     left to grow: the need once a range (or an unbounded table) is fixed."""
-    sane = replace(model_inputs(facts, (IdRange(1, SANE_IDS),)), mac_bindings=None, fdb_rows=None)
-    return estimate(sane)
+    return estimate(range_inputs(facts, (IdRange(1, SANE_IDS),)))
 
 
 def _synced_before(facts: Facts) -> bool:
