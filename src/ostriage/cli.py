@@ -201,11 +201,14 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
 @click.option("--first-start/--restart", "first_start", default=None,
               help="Empty allocation table (first start) or filled (restart); default: both considered.")
 @click.option("--segment-range-plugin/--no-segment-range-plugin", default=None)
+@click.option("--mac-bindings", type=click.IntRange(min=0),
+              help="Rows of the OVN Southbound MAC_Binding table (default: what TARGET shows).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel_type: str, release: str | None,
                 server: str | None, api_workers: int | None, cpus: int | None, ram: str | None,
                 memory_max: str | None, budget: str | None, max_allowed_packet: str | None,
-                first_start: bool | None, segment_range_plugin: bool | None, fmt: str) -> None:
+                first_start: bool | None, segment_range_plugin: bool | None, mac_bindings: int | None,
+                fmt: str) -> None:
     """Will this configuration OOM neutron-server? Its need, start-up time, a verdict and the recommended range.
 
     Exit 0 fits (or no budget known), 1 at risk, 2 will OOM or cannot start.
@@ -222,8 +225,8 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
         ram=parse_bytes(ram) if ram else None, memory_max=parse_bytes(memory_max) if memory_max else None,
         budget=parse_bytes(budget) if budget else None,
         max_allowed_packet=parse_bytes(max_allowed_packet) if max_allowed_packet else None,
-        first_start=first_start, segment_range_plugin=segment_range_plugin)
-    if target is None and root is None and ranges is not None:
+        first_start=first_start, segment_range_plugin=segment_range_plugin, mac_bindings=mac_bindings)
+    if target is None and root is None and (ranges is not None or mac_bindings is not None):
         result = predict(None, overrides)  # flags only: the live host is not read
     else:
         with _source(target, root) as source:

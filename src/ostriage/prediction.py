@@ -48,6 +48,8 @@ class Overrides:
     max_allowed_packet: int | None = None
     first_start: bool | None = None
     segment_range_plugin: bool | None = None
+    #: rows of the OVN Southbound's MAC_Binding table (``--mac-bindings``)
+    mac_bindings: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,8 @@ def _ranges(facts: Facts | None, o: Overrides) -> tuple[tuple[IdRange, ...], Tun
             chosen = max(found, key=lambda r: r.ids)
             where = chosen.line.cite() if chosen.line else "neutron's configuration"
             return chosen.ranges, chosen.tunnel_type, where
+    if o.mac_bindings is not None:
+        return (), o.tunnel_type, "none configured"
     raise UsageError("no tunnel range to predict: give --vni-ranges, or a target whose neutron config enables one")
 
 
@@ -130,6 +134,7 @@ def predict(facts: Facts | None, o: Overrides) -> Prediction:
         first_start=o.first_start if o.first_start is not None else base.first_start,
         segment_range_plugin=o.segment_range_plugin if o.segment_range_plugin is not None
         else base.segment_range_plugin,
+        mac_bindings=o.mac_bindings if o.mac_bindings is not None else base.mac_bindings,
     )
     budget = _budget(facts, o)
     need = figure(inputs)

@@ -17,7 +17,7 @@ from ostriage.facts.deployment import model_inputs
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.memory_figure import UNKNOWNS, figure
 from ostriage.knowledge.neutron_memory import GIB, MIB, Inputs, Server, estimate, model
-from ostriage.knowledge.releases import first_of_series
+from ostriage.knowledge.releases import first_of_series, parse_neutron_version
 from ostriage.sources import SosReport
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +131,33 @@ def test_every_row_names_an_input_of_the_model() -> None:
     for row in UNKNOWNS:
         assert row.field in fields and row.flag.startswith("--")
         assert row.candidates(Inputs(ranges=FULL)), row.field
+
+
+def test_known_mac_binding_rows_make_an_unknown_release_one_that_keeps_them() -> None:
+    """The figure assumes the release that needs more memory: with a large MAC_Binding table that is one whose
+    workers keep every row (≤ 19.0.0), and the replica is in the figure."""
+    rows = dataclasses.replace(Inputs(ranges=((1, 65535),), api_workers=4, first_start=False), mac_bindings=500_000)
+    need = figure(rows)
+    assert need.inputs.release is not None and str(need.inputs.release) == "19.0.0"
+    assert need.estimate.sb_replica is not None and need.estimate.sb_replica.per_process[0] > 0
+    assert need.service == pytest.approx(need.estimate.attempt_service.high)
+    newer = figure(dataclasses.replace(rows, release=first_of_series("2024.2")))
+    assert need.service - newer.service == pytest.approx(need.estimate.sb_replica.total[1])
+    assert need.narrowing is not None and need.narrowing.flag == "--release"
+
+
+def test_unknown_rows_invent_no_memory_and_say_so_where_the_release_keeps_them() -> None:
+    keeping = parse_neutron_version("19.0.0")
+    assert keeping is not None
+    need = figure(Inputs(ranges=((1, 65535),), release=keeping, api_workers=4, first_start=False))
+    assert need.estimate.sb_replica is None
+    assert need.service == figure(Inputs(ranges=((1, 65535),), release=keeping, api_workers=4, first_start=False,
+                                         mac_bindings=0)).service
+    (row,) = [a for a in need.assumed if a.flag == "--mac-bindings"]
+    assert row.value == "not counted"
+    # a release that does not keep the table has nothing left out: no row
+    later = figure(Inputs(ranges=((1, 65535),), release=first_of_series("2024.1"), api_workers=4, first_start=False))
+    assert all(a.flag != "--mac-bindings" for a in later.assumed)
+    # and without rows an unknown release is never assumed to keep them (nothing to keep)
+    unknown = figure(Inputs(ranges=((1, 65535),), api_workers=4, first_start=False))
+    assert unknown.inputs.release is not None and unknown.inputs.release.major >= 25

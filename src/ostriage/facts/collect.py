@@ -20,6 +20,7 @@ from ostriage.facts._modified import modified_files
 from ostriage.facts._oom import align_boot_time, merge_oom_events, not_after
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
+from ostriage.facts.ovn_db import ovn_databases
 from ostriage.facts.where import (
     collect_containers,
     container_of,
@@ -75,6 +76,7 @@ class _Collector:
         self.listed: dict[str, ListedUnit] = {}
         self.unit_files: dict[str, Line] = {}
         self.banners: list[VersionBanner] = []
+        self.packages: list[Package] = []
         self._seen: set[tuple[datetime | None, str]] = set()
         #: the kernel's events and the boot time when it is known only to the minute (``uptime``)
         self._approximate: tuple[list[OomEvent], datetime] | None = None
@@ -187,8 +189,9 @@ class _Collector:
             self.listed = {u.name: u for u in parse_list_units(listed.lines)}
         files = self.source.command("systemctl-list-unit-files")
         if files is not None:
+            # installed is not deployed: only a unit file set to start says the host runs the service
             self.unit_files = {u.name: u.line for u in parse_list_unit_files(files.lines)
-                               if u.state not in ("masked", "masked-runtime")}
+                               if u.state in ("enabled", "enabled-runtime", "linked", "linked-runtime")}
 
     def processes(self) -> None:
         out = self.source.command("processes")
@@ -341,6 +344,7 @@ class _Collector:
         if out is not None:
             parse = parse_rpm_list if out.format is Format.INSTALLED_RPMS else parse_dpkg_list
             packages += parse(out.lines)
+        self.packages = packages
         found = neutron_package(packages)
         if found is None:
             # a venv or container install: only pip knows (and a live `pip list` is slow, so only then)
@@ -351,6 +355,9 @@ class _Collector:
             version, line = self.banners[-1].version, self.banners[-1].line
         if version is not None:
             self.facts.release, self.facts.release_line = parse_neutron_version(version), line
+
+    def ovn(self) -> None:
+        self.facts.ovn_db = ovn_databases(self.source, self.packages, self.facts.processes)
 
 
 def collect(source: Source) -> Facts:
@@ -372,5 +379,6 @@ def collect(source: Source) -> Facts:
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)
     c.guarded("neutron release", c.release)
+    c.guarded("OVN databases", c.ovn)
     c.facts.problems[:0] = source.problems
     return c.facts

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ostriage.evidence import Line
+from ostriage.facts.ovn_db import OvnDatabases
 from ostriage.facts.where import Placement, host_unit
 from ostriage.knowledge.releases import NeutronRelease
 from ostriage.parsers.cgroups import CgroupOwner
@@ -122,6 +123,8 @@ class Facts:
     neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
+    #: the OVN databases (rows per table, file sizes, raft, ovsdb-server); None when the host shows none
+    ovn_db: OvnDatabases | None = None
     #: when the services' configuration files and units last changed, where the host's own times are known
     modified: list[Modified] = field(default_factory=list)
     #: containers the engines on this host describe (docker, podman, CRI, Kubernetes pods, LXD)
@@ -158,6 +161,7 @@ class Facts:
             "cpu_count": self.cpu_count.value if self.cpu_count else None,
             "neutron_networks": self.neutron_networks.value if self.neutron_networks else None,
             "neutron_release": str(self.release) if self.release else None,
+            "ovn": self.ovn_db.summary() if self.ovn_db else None,
             "containers": len(self.containers),
             "placements": {name: p.summary() for name, p in self.placements.items()},
             "missing": list(self.missing),

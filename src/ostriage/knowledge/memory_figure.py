@@ -28,12 +28,15 @@ from ostriage.knowledge.neutron_memory import (
     default_api_workers,
     estimate,
 )
-from ostriage.knowledge.releases import TunnelSync, first_of_series
+from ostriage.knowledge.ovn_sb_replica import replicated_tables
+from ostriage.knowledge.releases import NeutronRelease, TunnelSync, first_of_series
 
 __all__ = ["UNKNOWNS", "Assumed", "Figure", "Narrowing", "Outcome", "Unknown", "figure"]
 
 #: the last series whose restarts load every allocation row, and the first with the IN-clause fast exit
 _ORM_SERIES, _IN_SERIES = first_of_series("2024.2"), first_of_series("2025.1")
+#: the newest release whose workers keep the Southbound's MAC_Binding table: 19.0.0 (19.1.0 and 20.0.0 dropped it)
+_KEEPS_MAC_BINDING = first_of_series("xena")
 #: a worker count for a host whose CPUs and RAM are not known: neutron's default, min(CPUs, RAM / 2 GiB),
 #: on a modest controller (8 CPUs, 16 GiB); 1 is the other end
 _ASSUMED_WORKERS = 8
@@ -59,7 +62,19 @@ class Unknown:
     matters: Callable[[Inputs], bool] = lambda _inputs: True
 
 
+def _keeps_mac_binding(release: NeutronRelease | None) -> bool:
+    return release is not None and "MAC_Binding" in (replicated_tables(release) or ())
+
+
+def _release_candidates(i: Inputs) -> tuple[Any, ...]:
+    # with MAC_Binding rows known, a release whose workers keep them all is one the deployment may run
+    keeping = (_KEEPS_MAC_BINDING,) if i.mac_bindings else ()
+    return (*keeping, _ORM_SERIES, _IN_SERIES)
+
+
 def _release_show(value: Any) -> str:
+    if _keeps_mac_binding(value):
+        return "a release keeping MAC_Binding (16.0.0–19.0.0, ORM load)"
     return "≤ 2024.2 (ORM load)" if value.tunnel_sync is TunnelSync.ORM_LOAD else "≥ 2025.1 (IN clause)"
 
 
@@ -94,8 +109,7 @@ def _in_clause(i: Inputs) -> bool:
 
 
 UNKNOWNS: tuple[Unknown, ...] = (
-    Unknown("release", "release", "--release", lambda _i: (_ORM_SERIES, _IN_SERIES), lambda _i: None,
-            _release_show),
+    Unknown("release", "release", "--release", _release_candidates, lambda _i: None, _release_show),
     Unknown("server", "API server", "--server", _server_candidates, _server_assume,
             lambda v: "uWSGI" if v is Server.UWSGI else "eventlet"),
     Unknown("api_workers", "API workers", "--api-workers", _workers_candidates, _workers_assume, str),
@@ -106,6 +120,11 @@ UNKNOWNS: tuple[Unknown, ...] = (
             lambda _i: (DEFAULT_MAX_ALLOWED_PACKET, GIB),
             lambda _i: (DEFAULT_MAX_ALLOWED_PACKET, "the default of MariaDB and MySQL 5.7"),
             lambda v: f"{v // MIB} MiB", _in_clause),
+    # an unknown row count adds no memory (any count assumed would be invented): the row only says that the
+    # figure leaves out a replica this release's workers keep
+    Unknown("mac_bindings", "MAC_Binding rows", "--mac-bindings", lambda _i: (None,),
+            lambda _i: (None, "not known: the Southbound replica this release keeps is left out"),
+            lambda _v: "not counted", lambda i: _keeps_mac_binding(i.release)),
 )
 
 

@@ -31,6 +31,7 @@ from itertools import pairwise
 from typing import Any
 
 from ostriage.knowledge.releases import NeutronRelease, TunnelSync
+from ostriage.knowledge.sb_replica_memory import Replica, replica
 from ostriage.parsers.openstack_values import IdRange, distinct_ids
 
 __all__ = [
@@ -157,6 +158,10 @@ class Inputs:
     segment_range_plugin: bool = False
     max_allowed_packet: int | None = None
     first_start: bool | None = None
+    #: rows of the OVN Southbound's unbounded tables (each IDL process of a release that registers the
+    #: table keeps them all); None when unknown
+    mac_bindings: int | None = None
+    fdb_rows: int | None = None
 
     @property
     def ids(self) -> int:
@@ -186,6 +191,8 @@ class Estimate:
     retry_growth: float
     statement_bytes: float
     assumptions: tuple[str, ...] = field(default=())
+    #: the Southbound replica's share of ``service_peak`` and ``attempt_service`` (None when no row count was given)
+    sb_replica: Replica | None = None
 
 
 def default_api_workers(cpu_count: int, ram_bytes: int) -> int:
@@ -318,21 +325,34 @@ def estimate(inputs: Inputs) -> Estimate:
         syncing += [k.low, k.high]
         totals.append(k.scale(peak) + others)
         attempt_totals.append(k.scale(one) + others)
+    sb = _replica(inputs, workers, notes)
+    replica_span = Span(*sb.total) if sb else Span(0, 0)
     return Estimate(
         ids=n,
         baseline=min(bases),
         per_process=Span.of(*peaks),
         syncing_processes=Span.of(*syncing),
-        service_peak=Span(min(t.low for t in totals), max(t.high for t in totals)),
+        service_peak=Span(min(t.low for t in totals), max(t.high for t in totals)) + replica_span,
         startup_seconds=Span.of(*secs),
         db_extra=Span.of(*db),
         packet_overflow=overflow,
         attempt=Span.of(*attempt_peaks),
-        attempt_service=Span(min(t.low for t in attempt_totals), max(t.high for t in attempt_totals)),
+        attempt_service=Span(min(t.low for t in attempt_totals), max(t.high for t in attempt_totals)) + replica_span,
         retry_growth=n * fitted.failed_attempt_bytes_per_id if overflow else 0.0,
         statement_bytes=statement,
         assumptions=tuple(notes),
+        sb_replica=sb,
     )
+
+
+def _replica(inputs: Inputs, workers: Span, notes: list[str]) -> Replica | None:
+    """Every IDL process's copy of the Southbound's unbounded tables, added to the service's peak."""
+    rows = {t: n for t, n in (("MAC_Binding", inputs.mac_bindings), ("FDB", inputs.fdb_rows)) if n is not None}
+    if not rows:
+        return None
+    found = replica(inputs.release, rows, (workers.low, workers.high), inputs.rpc_workers)
+    notes.extend(found.notes)
+    return found
 
 
 def largest_safe_ids(inputs: Inputs, budget_bytes: float) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
-from ostriage.facts.deployment import SANE_IDS, model_inputs, sane_estimate
+from ostriage.facts.deployment import SANE_IDS, model_inputs, range_inputs, sane_estimate
 from ostriage.facts.model import ConfigSet, Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Remedy, Severity, UnitEdit
 from ostriage.knowledge import neutron_options as opts
@@ -61,8 +61,9 @@ def segment_range_exceeds_budget(facts: Facts) -> Iterator[Finding]:
     budget = neutron_budget(facts)
     sane = sane_estimate(facts)
     for ranges in all_ranges:
-        est = estimate(model_inputs(facts, ranges.ranges))
-        need = figure(model_inputs(facts, ranges.ranges))
+        inputs = range_inputs(facts, ranges.ranges)
+        est = estimate(inputs)
+        need = figure(inputs)
         fits = need.fits(budget.bytes) if budget is not None else None
         large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
         # over budget *because of the range*: with a sane range it would fit (else LNT005/LNT007 say why)
@@ -260,7 +261,9 @@ def memory_max_below_predicted_need(facts: Facts) -> Iterator[Finding]:
             explanation=(f"{sentence(span_note(need))}. " if span_note(need) else "")
             + f"Assumed: {assumed_text(need) or 'nothing'}.",
             evidence=(Citation(limit[1]),) if limit[1] else (),
-            remedy=Remedy(title=f"raise {limit[2]} or shrink the ranges",
+            remedy=Remedy(title=f"raise {limit[2]} or shrink the ranges"
+                          + (" or age the OVN Southbound tables neutron keeps" if need.estimate.sb_replica
+                             and need.estimate.sb_replica.per_process[0] else ""),
                           unit_edits=(UnitEdit(unit, "Service", limit[2], None, "below need"),),
                           safety=FixSafety.DISPLAY_ONLY),
         )

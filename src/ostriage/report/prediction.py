@@ -8,7 +8,7 @@ from ostriage.knowledge.memory_figure import Figure
 from ostriage.knowledge.neutron_memory import Inputs, Server
 from ostriage.prediction import Prediction, Verdict
 from ostriage.rules._common import human_bytes
-from ostriage.rules.ml2_ranges import need_text, overflow_text, span_note
+from ostriage.rules.ml2_ranges import need_text, overflow_text, span_note, span_text
 
 __all__ = ["prediction_document", "prediction_text"]
 
@@ -36,6 +36,8 @@ def _known(i: Inputs) -> list[str]:
         known.append(f"max_allowed_packet {human_bytes(i.max_allowed_packet)}")
     if i.segment_range_plugin:
         known.append("network_segment_range plugin")
+    if i.mac_bindings is not None:
+        known.append(f"{i.mac_bindings:,} MAC_Binding rows")
     return known
 
 
@@ -53,6 +55,7 @@ def _need_document(f: Figure) -> dict[str, Any]:
         "narrowing": {"input": f.narrowing.name, "flag": f.narrowing.flag,
                       "left_bytes": [f.narrowing.left.low, f.narrowing.left.high]} if f.narrowing else None,
         "assumed": [{"input": a.name, "flag": a.flag, "value": a.value, "why": a.why} for a in f.assumed],
+        "sb_replica_bytes": e.sb_replica.total[1] if e.sb_replica else None,
     }
 
 
@@ -69,7 +72,8 @@ def prediction_document(p: Prediction) -> dict[str, Any]:
         "inputs": {"release": str(i.release) if i.release else None, "server": i.server.value if i.server else None,
                    "api_workers": i.api_workers, "cpus": i.cpu_count, "ram_bytes": i.ram_bytes,
                    "max_allowed_packet": i.max_allowed_packet, "first_start": i.first_start,
-                   "segment_range_plugin": i.segment_range_plugin},
+                   "segment_range_plugin": i.segment_range_plugin, "mac_bindings": i.mac_bindings,
+                   "fdb_rows": i.fdb_rows},
         "need": _need_document(p.need),
         "per_process_peak_bytes": [e.per_process.low, e.per_process.high],
         "syncing_processes": [e.syncing_processes.low, e.syncing_processes.high],
@@ -84,7 +88,34 @@ def prediction_document(p: Prediction) -> dict[str, Any]:
                         "need_bytes": a.need, "reasoning": list(a.reasoning)},
         "largest_safe_ids": p.largest_safe_ids,
         "assumptions": list(e.assumptions),
+        "sb_replica": _replica_document(p),
     }
+
+
+def _replica_document(p: Prediction) -> dict[str, Any] | None:
+    r = p.estimate.sb_replica
+    if r is None:
+        return None
+    return {"rows": r.tables, "per_process_bytes": list(r.per_process), "processes": list(r.holders),
+            "total_bytes": list(r.total), "ovsdb_server_bytes": r.ovsdb_rss, "db_file_bytes": r.db_file}
+
+
+def _replica_lines(p: Prediction) -> list[str]:
+    """The Southbound replica inside the leading figure (its assumed release and workers), and the server's side."""
+    r = p.need.estimate.sb_replica
+    if r is None:
+        return []
+    b = human_bytes
+    rows = ", ".join(f"{n:,} {t}" for t, n in r.tables.items())
+    holders = span_text(r.holders[0], r.holders[1], lambda n: f"{n:.0f}")
+    held = "kept in memory by neutron" if r.per_process[1] else "not kept by this release's workers"
+    return [
+        f"OVN Southbound: {rows} rows, {held}",
+        f"  replica per IDL process     {span_text(r.per_process[0], r.per_process[1], b)} × {holders} "
+        "(API + RPC workers)",
+        f"  Southbound ovsdb-server     {b(r.ovsdb_rss)}, database file {b(r.db_file)} (compacted)",
+        *(f"  - {note}" for note in r.notes),
+    ]
 
 
 def prediction_text(p: Prediction) -> str:
@@ -93,7 +124,7 @@ def prediction_text(p: Prediction) -> str:
     ranges = ",".join(f"{lo}:{hi}" for lo, hi in i.ranges)
     known = _known(i)
     lines = [
-        f"neutron start-up for {p.tunnel_type} ranges {ranges} ({need.estimate.ids:,} IDs, from {p.source})",
+        f"neutron start-up for {p.tunnel_type} ranges {ranges or 'none'} ({need.estimate.ids:,} IDs, from {p.source})",
         f"  known: {', '.join(known) if known else 'nothing but the ranges'}"
         + (f"; assumed: {', '.join(a.value if a.name == 'release' else f'{a.name} {a.value}' for a in need.assumed)}"
            if need.assumed else ""),
@@ -105,6 +136,7 @@ def prediction_text(p: Prediction) -> str:
         lines.append(f"  {span_note(need)}")
     if not need.completes:
         lines.append(f"  {overflow_text(need)}")
+    lines += _replica_lines(p)
     if p.budget:
         lines.append(f"budget {human_bytes(p.budget.bytes)} ({p.budget.what})")
     lines.append(f"verdict: {_VERDICT[p.verdict]}")

@@ -94,7 +94,9 @@ def advise_range(inputs: Inputs, tunnel: TunnelType, first: int, budget: Budget 
     if capped and ceiling is not None:
         size = ceiling
     last = min(first + size - 1, top)
-    need = figure(replace(inputs, ranges=((first, last),))).service
+    with_it = figure(replace(inputs, ranges=((first, last),)))
+    need = with_it.service
+    replica = with_it.estimate.sb_replica.total[1] if with_it.estimate.sb_replica else 0.0
     reasoning = [_capacity_text(tunnel, first, last, in_use, top)]
     if budget is not None:
         share = need / budget.bytes
@@ -102,6 +104,7 @@ def advise_range(inputs: Inputs, tunnel: TunnelType, first: int, budget: Budget 
             f"neutron-server needs ≈ {human_bytes(need)} at start-up with it, {share:.0%} of the budget "
             f"({human_bytes(budget.bytes)}, {budget.what})"
             + ("; the range is not what needs the memory" if share > 1 else "")
+            + (f" (the OVN Southbound replica: ≈ {human_bytes(replica)})" if share > 1 and replica else "")
             + (f"; the budget caps the range at {ceiling:,} IDs" if capped and ceiling is not None else ""))
     else:
         reasoning.append(f"neutron-server needs ≈ {human_bytes(need)} at start-up with it (no budget known)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ostriage.errors import ParseError
-from ostriage.facts.deployment import SANE_IDS, model_inputs
+from ostriage.facts.deployment import SANE_IDS, range_inputs
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
 from ostriage.knowledge import neutron_options as opts
@@ -34,12 +34,17 @@ def span_text(lo: float, hi: float, fmt: Callable[[float], str]) -> str:
 
 
 def need_text(f: Figure) -> str:
-    """The leading figure and what it is made of: ``≈ 13.1 GiB (2 syncing processes × 6.6 GiB)``."""
+    """The leading figure and what it is made of: ``≈ 13.1 GiB (2 syncing processes × 6.6 GiB)``, with the other
+    workers and the OVN Southbound replica (every API and RPC worker's copy) where they count."""
     per = human_bytes(f.per_process)
     what = f"{f.syncing} syncing processes × {per}" if f.syncing > 1 else f"the syncing process {per}"
-    rest = f.service - f.syncing * f.per_process
-    if rest > 0.02 * f.service:
+    replica = f.estimate.sb_replica.total[1] if f.estimate.sb_replica else 0.0
+    rest = f.service - f.syncing * f.per_process - replica
+    # judged against the need without the Southbound replica, so the parts shown add up to the figure
+    if rest > 0.02 * (f.service - replica):
         what += f" + {human_bytes(rest)} for the other workers"
+    if replica > 0.02 * f.service:
+        what += f" + {human_bytes(replica)} for the OVN Southbound replica"
     return f"≈ {human_bytes(f.service)} ({what})"
 
 
@@ -117,7 +122,9 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
     hogged = [g for g in groups if g not in neutron_kills
               and any(hog_of(facts, e) in NEUTRON_SERVICES for e in g.events)]
     for ranges in all_ranges:
-        est = estimate(model_inputs(facts, ranges.ranges))
+        # the range's own cost: a Southbound replica the host shows is OVN002's
+        inputs = range_inputs(facts, ranges.ranges)
+        est = estimate(inputs)
         if est.per_process.low - est.baseline < LARGE_SYNC_BYTES:
             continue
         section, key = opts.TUNNEL_OPTIONS[ranges.tunnel_type]
@@ -138,7 +145,7 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         if blamed:
             links += (Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"),
                            "neutron serves its API only after the sync has finished"),)
-        need = figure(model_inputs(facts, ranges.ranges))
+        need = figure(inputs)
         observed = (f" The OOM records show neutron at anon-rss up to {human_bytes(top_kb * 1024)} when killed."
                     if rss else "")
         limits = [e.memcg_limit_kb * 1024 for g in neutron_kills for e in g.memcg_kills if e.memcg_limit_kb]

@@ -58,9 +58,12 @@ def neutron_need(facts: Facts) -> tuple[Figure, bool] | None:
         all_ids = opts.tunnel_id_ranges(config.ini) or (IdRange(1, 1),)
     except ParseError:
         return None
-    est = estimate(model_inputs(facts, all_ids))
+    inputs = model_inputs(facts, all_ids)
+    est = estimate(inputs)
     large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
-    return figure(model_inputs(facts, all_ids)), large
+    # an unbounded Southbound table in every worker explains the memory as well as a range does
+    replica = est.sb_replica.per_process[0] if est.sb_replica else 0.0
+    return figure(inputs), large or replica >= LARGE_SYNC_BYTES
 
 
 def _round_up_gib(n: float) -> str:
@@ -141,8 +144,9 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 + (f"; it did so {len(group.memcg_kills)} time(s), last at {when(group.last.timestamp)}"
                    if group else "")
                 + ". "
-                + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would only "
-                   "move the kill to the whole machine." if explained_elsewhere else
+                + ("The memory itself is explained by neutron's configuration (its segment ranges, or a Southbound "
+                   "table it keeps in every worker): raising the limit alone would only move the kill to the "
+                   "whole machine." if explained_elsewhere else
                    "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=remedy,
