@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ostriage.report._escape import visible_tree
+from ostriage.report._escape import shown_tree
 
 __all__ = ["render_html"]
 
@@ -18,6 +18,6 @@ _ENV = Environment(loader=PackageLoader("ostriage.report", "templates"),
 
 
 def render_html(doc: dict[str, Any]) -> str:
-    doc = visible_tree(doc)
+    doc = shown_tree(doc)
     findings = {f["key"]: f for f in doc["findings"]}
     return _ENV.get_template("diagnosis.html").render(doc=doc, findings=findings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ostriage.prediction import Prediction, Verdict
+from ostriage.report.redact import redact, redact_tree
 from ostriage.rules._common import human_bytes
 from ostriage.rules.ml2_ranges import span_text
 
@@ -21,7 +22,7 @@ _VERDICT = {
 def prediction_document(p: Prediction) -> dict[str, Any]:
     e = p.estimate
     i = p.inputs
-    return {
+    doc = {
         "schema_version": 1,
         "ranges": [list(r) for r in i.ranges],
         "tunnel_type": p.tunnel_type,
@@ -42,6 +43,8 @@ def prediction_document(p: Prediction) -> dict[str, Any]:
         "largest_safe_ids": p.largest_safe_ids,
         "assumptions": list(e.assumptions),
     }
+    redacted: dict[str, Any] = redact_tree(doc)
+    return redacted
 
 
 def prediction_text(p: Prediction) -> str:
@@ -79,4 +82,4 @@ def prediction_text(p: Prediction) -> str:
     if e.assumptions:
         lines.append("assumptions:")
         lines += [f"  - {a}" for a in e.assumptions]
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines)) + "\n"
