@@ -89,7 +89,7 @@ _RULES: tuple[Rule, ...] = (
     (re.compile(r"(?P<pre>(?:://|,)[^:/@\s,]*:)[^\s/,]*(?=@)"), _MASKED),
     # Authorization: Bearer xyz / Basic xyz / anything: a quoted credential runs to its closing quote
     (re.compile(r"""(?i)(?P<pre>\bauthorization["']?\s*[:=]\s*(?P<q>["'])?"""
-                r"""(?:(?:bearer|basic|token|negotiate|digest|aws4-hmac-sha256)\s+)?)(?!\*\*\*)"""
+                r"""(?:(?:bearer|basic|token|negotiate|digest|aws4-hmac-sha256)\s+)?+)(?!\*\*\*)"""
                 rf"""(?(q)(?:\\.|(?!(?P=q))[^\\\n]){{1,{_LONGEST}}}(?=(?P=q))|[^\s"',;]+)"""), _MASKED),
     # an ini line "key = value": oslo.config's value is everything after the separator, spaces and commas
     # included; a unified diff's "+" or "-" may come first
