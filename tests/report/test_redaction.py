@@ -170,7 +170,8 @@ def test_diagnose_output_file_is_redacted(leaky: Path, tmp_path: Path, ostriage:
     # tokens and bearer credentials
     ('-H "X-Auth-Token: gAAAAABmZ1x2Q0123456789abcDEF" -H "Accept: application/json"',
      '-H "X-Auth-Token: ***" -H "Accept: application/json"'),
-    ("{'X-Auth-Token': '{SHA256}0f1e2d', 'X-Subject-Token': 'abc'}", "{'X-Auth-Token': '***', 'X-Subject-Token': '***'}"),
+    ("{'X-Auth-Token': '{SHA256}0f1e2d', 'X-Subject-Token': 'abc'}",
+     "{'X-Auth-Token': '***', 'X-Subject-Token': '***'}"),
     ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "Authorization: Bearer ***"),
     ("headers={'Authorization': 'Basic dXNlcjpwYXNz'}", "headers={'Authorization': 'Basic ***'}"),
     ("admin_token = ADMIN", "admin_token = ***"),
@@ -201,7 +202,8 @@ def test_diagnose_output_file_is_redacted(leaky: Path, tmp_path: Path, ostriage:
      "+-----BEGIN PRIVATE KEY-----\n+***\n+-----END PRIVATE KEY-----"),
     ('key="-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIBkg4LVWM9nuwNSk\\n-----END EC PRIVATE KEY-----"',
      'key="-----BEGIN EC PRIVATE KEY-----\\n***\\n-----END EC PRIVATE KEY-----"'),
-    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGXyz0123ABCDEFabcdef\n", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n***\n"),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGXyz0123ABCDEFabcdef\n",
+     "-----BEGIN PGP PRIVATE KEY BLOCK-----\n***\n"),
     ("No ':' or '=' found in assignment: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'",
      "No ':' or '=' found in assignment: '***'"),
 ])
