@@ -91,13 +91,43 @@ class Tree:
         files, RDO's ``/etc/neutron/plugin.ini -> /etc/neutron/plugins/ml2/ml2_conf.ini`` means the
         copy's own file, never this machine's. ``..`` stops at the root, so nothing resolves outside.
         """
-        real = self._chroot_path(rel)
+        real, links = self._walk(rel)
         if real is None:
             note(self.problems, self.display(rel), "symlink loop; not read")
             return None
-        return real if os.path.exists(real) else None  # absent, or a dangling link
+        if os.path.exists(real):
+            return real
+        if links and str(self.root) != "/":
+            self._note_escape(rel)
+        return None
+
+    def _note_escape(self, rel: str) -> None:
+        """Note the link on the way to ``rel`` that leads out of the tree (its ``..`` climbs above the root),
+        so that the file it stands for does not just look missing. A link to a file the report does not
+        hold is absence, as sos's own top-level links (``lsof``, ``ps``) are when a command was not run."""
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        for i in range(1, len(parts) + 1):
+            real = self._chroot_path("/".join(parts[:i]))
+            if real is None or os.path.exists(real):
+                continue
+            parent = self._chroot_path("/".join(parts[: i - 1]))
+            link = os.path.join(parent or str(self.root), parts[i - 1])
+            if not os.path.islink(link):
+                return
+            target = os.readlink(link)
+            where = self.relative(link)
+            # chroot semantics keep every link inside: one whose ".." climbs above the root is a way out
+            if not target.startswith("/") and posixpath.normpath(
+                    posixpath.join(posixpath.dirname(where), target)).startswith(".."):
+                note(self.problems, self.display(where),
+                     f"symlink to {target!r} leads outside the collected files; not followed")
+            return
 
     def _chroot_path(self, rel: str) -> str | None:
+        return self._walk(rel)[0]
+
+    def _walk(self, rel: str) -> tuple[str | None, int]:
+        """The physical path of ``rel`` with links followed inside the root, and how many links it took."""
         root = str(self.root)
         parts = [p for p in rel.split("/") if p not in ("", ".")]
         current = root
@@ -111,14 +141,14 @@ class Tree:
             if os.path.islink(candidate):
                 hops += 1
                 if hops > _MAX_LINKS:
-                    return None
+                    return None, hops
                 target = os.readlink(candidate)
                 if target.startswith("/"):
                     current = root
                 parts[:0] = [p for p in target.split("/") if p not in ("", ".")]
                 continue
             current = candidate
-        return current
+        return current, hops
 
     def relative(self, real: str) -> str:
         """Root-relative form of a physical path inside the root."""
