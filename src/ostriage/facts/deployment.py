@@ -39,7 +39,7 @@ def _uwsgi_processes(facts: Facts) -> int | None:
     if config is None:
         return None
     value = config.get("uwsgi", "processes") or config.get("uwsgi", "workers")
-    return int(value.value) if value is not None and value.value.strip().isdigit() else None
+    return int(value.value) if value is not None and value.value.strip().isdecimal() else None
 
 
 def _max_allowed_packet(facts: Facts) -> int | None:

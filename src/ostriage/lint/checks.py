@@ -274,7 +274,7 @@ def oom_protection_on_neutron(facts: Facts) -> Iterator[Finding]:
     """
     for unit in _neutron_units(facts):
         setting = facts.units[unit].setting("OOMScoreAdjust")
-        if setting is None or not setting.value.lstrip("-").isdigit() or int(setting.value) > PROTECTED_SCORE:
+        if setting is None or not setting.value.lstrip("-").isdecimal() or int(setting.value) > PROTECTED_SCORE:
             continue
         yield oom_protection_on_neutron.finding(
             subject=unit, severity=Severity.WARNING,
