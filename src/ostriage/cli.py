@@ -102,7 +102,7 @@ def _write(output: str | None, write: Callable[[TextIO], object]) -> None:
         return
     buffer = io.StringIO()
     write(buffer)
-    data = buffer.getvalue().encode("utf-8")
+    data = buffer.getvalue().encode("utf-8", "backslashreplace")
     path = os.path.realpath(output)
     try:
         if os.path.abspath(output).startswith(("/dev/", "/proc/")) or (
@@ -312,6 +312,11 @@ def rules_cmd(code: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run one command, turn every error into one line and an exit code."""
+    # bytes that are not UTF-8 (in a file name, in a config the fix quotes) come through as surrogates:
+    # shown escaped ("\udcff"), never an encoding error at the very end of the work
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         _dispatch(argv)
         code: int | str | None = 0

@@ -3,10 +3,13 @@ the two commands read the same value the same way and neither drops it silently.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 Ostriage = Callable[..., Any]
@@ -29,6 +32,8 @@ def test_diagnose_reports_what_lint_reports(value: str, error: str, seed_copy: P
     assert [(e["path"], e["text"]) for e in found["evidence"]] == [(ML2, f"vni_ranges = {value}")]
     assert found["key"] in {s["finding"] for s in doc["root_causes"]}
     assert not [f for f in doc["findings"] if f["code"] == "NEU001"]  # not a range: no memory to predict
+    schema = json.loads(files("ostriage.report").joinpath("schema", "diagnosis-v1.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(doc)
     lint = ostriage("lint", seed_copy, "--format", "json").json()
     assert [f["message"] for f in lint["findings"] if f["code"] == "LNT008"] == [error]
 

@@ -62,7 +62,7 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
     config = facts.configs.get("neutron-server")
     ini = config.ini if config else None
     server = neutron_server(facts)
-    workers = opts.api_workers(ini).value if ini else None
+    workers = opts.or_default(opts.api_workers, ini, None).value if ini else None
     if server is Server.UWSGI:
         # under uWSGI the API processes are uWSGI's, api_workers does not apply
         workers = _uwsgi_processes(facts)

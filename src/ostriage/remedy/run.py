@@ -115,7 +115,7 @@ def _run_commands(commands: Sequence[Sequence[str]]) -> None:
 
 def _api_port(facts: Facts) -> int | None:
     config = facts.configs.get("neutron-server")
-    return opts.bind_port(config.ini).value if config else None
+    return opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT).value if config else None
 
 
 def fix(source: Source, options: FixOptions, *, host: Host | None = None,
