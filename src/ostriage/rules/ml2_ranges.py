@@ -11,7 +11,15 @@ from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, 
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import MIB, Estimate, estimate
 from ostriage.knowledge.services import service_by_name
-from ostriage.rules._common import deployed, hog_of, host_path, human_bytes, kills_by_victim, when
+from ostriage.rules._common import (
+    NEUTRON_EXITS_AT_START,
+    deployed,
+    hog_of,
+    host_path,
+    human_bytes,
+    kills_by_victim,
+    when,
+)
 from ostriage.rules._registry import rule
 
 #: A sync that needs more than a whole steady-state API worker (~150-250 MiB) at least doubles each
@@ -208,9 +216,6 @@ def ml2_tunnel_range_invalid(facts: Facts) -> Iterator[Finding]:
                 steps=(f"set [{section}] {key} to MIN:MAX ranges neutron accepts in {value.line.path}",
                        "restart neutron-server"),
                 safety=FixSafety.DISPLAY_ONLY),
-            links=(Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", "neutron-server.service"),
-                        "neutron exits at every start"),
-                   Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"),
-                        "neutron exits before binding its port")),
+            links=NEUTRON_EXITS_AT_START,
             data={"section": section, "key": key, "value": value.value, "error": exc.message},
         )
