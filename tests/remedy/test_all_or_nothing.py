@@ -311,3 +311,20 @@ def test_an_unfinished_apply_must_be_rolled_back_first(seed: Path, cli: Cli) -> 
     assert fingerprint(seed) == before
     assert cli("fix", "--root", str(seed), "--apply").code == 0
 
+
+
+def test_the_manifest_says_why_without_the_secrets(tmp_path: Path) -> None:
+    """The manifest keeps the plan's reasons (what the set is for), redacted like every output; the paths
+    and checksums a rollback needs stay exact."""
+    from ostriage.remedy.plan import FileChange, Plan
+
+    root = tmp_path / "host"
+    (root / "etc/keystone").mkdir(parents=True)
+    (root / "etc/keystone/keystone.conf").write_text("[DEFAULT]\nadmin_token = Adm1nT0kenValue\n")
+    change = FileChange("/etc/keystone/keystone.conf", "[DEFAULT]\nadmin_token = Adm1nT0kenValue\n",
+                        "[DEFAULT]\n", reasons=["[DEFAULT] admin_token = Adm1nT0kenValue (removed): a standing secret"])
+    applied = apply_changes(Plan([change]), root, root / BACKUPS)
+    manifest = (applied.backup / "manifest.json").read_text()
+    assert "Adm1nT0kenValue" not in manifest
+    assert json.loads(manifest)["files"][0]["reasons"] == ["[DEFAULT] admin_token = *** (removed): a standing secret"]
+    assert json.loads(manifest)["files"][0]["target"] == "/etc/keystone/keystone.conf"

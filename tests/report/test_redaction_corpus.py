@@ -137,7 +137,7 @@ def plant(root: Path, doc: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, seed_module_copy: Path, seed_doc: dict[str, Any]) -> Path:
+def corpus(seed_module_copy: Path, seed_doc: dict[str, Any]) -> Path:
     plant(seed_module_copy, seed_doc)
     return seed_module_copy
 

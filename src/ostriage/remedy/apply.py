@@ -14,8 +14,8 @@ error), every file is put back at once and the error names the file that failed.
 crashed apply too (and removes the temporary file a killed write leaves behind).
 
 Backups hold the files' old contents, secrets included (``neutron.conf`` has the database password):
-the set is readable by its owner only. The manifest holds no secret: paths, checksums, modes, and the
-plan's reasons, redacted. A path is followed through symbolic links as the host would follow them,
+the set is readable by its owner only. The manifest holds no secret: paths, checksums, modes, commands, and
+the plan's reasons and any error, redacted. A path is followed through symbolic links as the host would follow them,
 inside ``root`` (RDO's ``/etc/neutron/plugin.ini`` links to ``plugins/ml2/ml2_conf.ini``): the link's
 target is what the service reads, so it is the file edited, and the link stays.
 
@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 
 from ostriage.errors import OstriageError
 from ostriage.remedy.plan import FileChange, Plan
-from ostriage.report.redact import redact_tree
+from ostriage.report.redact import redact, redact_tree
 
 __all__ = ["Applied", "FixError", "FixFailed", "FixLocked", "FixRollbackFailed", "apply_changes", "latest_backup",
            "real_path", "rollback", "unfinished_backup"]
@@ -348,7 +348,7 @@ def _backup(plan: Plan, root: Path, backups: Path, targets: list[_Target]) -> tu
             entry: dict[str, object] = {"path": t.change.path, "target": "/" + str(t.real.relative_to(root)),
                                         "existed": t.old is not None,
                                         "new_sha256": _sha(t.change.new.encode("utf-8", "surrogateescape")),
-                                        "reasons": t.change.reasons}
+                                        "reasons": redact_tree(t.change.reasons)}
             if t.old is not None and t.stat is not None:
                 st = t.stat
                 saved = backup / f"{n:03d}-{t.real.name}"
@@ -399,9 +399,9 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def _write_manifest(backup: Path, manifest: dict[str, object]) -> None:
-    # redacted like every output: the manifest is read by people, and none of what rollback uses (paths,
-    # checksums, modes) looks like a secret
-    data = json.dumps(redact_tree(manifest), indent=2).encode()
+    # its free text (reasons, error) is redacted where it is put in; what rollback uses (paths, checksums,
+    # modes, commands) is kept exact
+    data = json.dumps(manifest, indent=2).encode()
     atomic_write(backup / MANIFEST, data, mode=0o600, uid=None, gid=None)
 
 
@@ -424,7 +424,9 @@ def rollback(backup: Path, *, error: str | None = None) -> tuple[str, ...]:
     """Restore every file of a backup set to its exact old bytes, mode and owner (remove created ones).
 
     The files are locked like an apply locks them (a lock held by another process: nothing is restored).
-    ``error``: why an apply that failed midway is being undone (it holds the locks); kept in the manifest.
+    ``error``: why a fix is being undone on its own (a write failed midway, while the apply holds the locks;
+    the service failed its verification and must get its old files back): kept in the manifest, and no
+    lock is taken.
     """
     manifest = json.loads((backup / MANIFEST).read_text())
     root = Path(manifest["root"])
@@ -456,7 +458,7 @@ def rollback(backup: Path, *, error: str | None = None) -> tuple[str, ...]:
             restored.append(entry["path"])
     manifest["status"] = "rolled-back"
     if error is not None:
-        manifest["error"] = error
+        manifest["error"] = redact(error)
     # the files are back; a status that cannot be written (the same full disk) must not hide that, and the
     # set then still reads "applying", so the next apply asks for a --rollback, which finds nothing to do
     with contextlib.suppress(OSError):

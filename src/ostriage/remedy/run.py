@@ -146,7 +146,9 @@ def fix(source: Source, options: FixOptions, *, host: Host | None = None,
         except (FixError, OSError, subprocess.SubprocessError) as exc:
             result.verdict = Verdict(False, [str(exc)])
         if not result.verdict.ok:
-            result.rolled_back = rollback(result.applied.backup)
+            # the service is down with the new files: they go back whatever holds a lock on them
+            result.rolled_back = rollback(result.applied.backup,
+                                          error="verification failed: " + "; ".join(result.verdict.details))
             try:
                 run_commands(plan.commands)
             except (FixError, OSError, subprocess.SubprocessError) as exc:
