@@ -179,6 +179,11 @@ def test_diagnose_output_file_is_redacted(leaky: Path, tmp_path: Path, ostriage:
     ("validated token gAAAAABmZ1x2Q0123456789abcDEFxyz in 0.2s", "validated token *** in 0.2s"),
     ("GET /v1/AUTH_a/c/o?temp_url_sig=da39a3ee5e6b4b0d3255bfef95601890afd80709&temp_url_expires=1",
      "GET /v1/AUTH_a/c/o?temp_url_sig=***&temp_url_expires=1"),
+    # what is left of a token cut by a line cap or a quoted excerpt (ParseError quotes 120 characters)
+    ("curl -H 'X-Auth-Token: 3f2a1 [ostriage: line truncated, 27 more bytes]",
+     "curl -H 'X-Auth-Token: *** [ostriage: line truncated, 27 more bytes]"),
+    ("'Authorization: Bearer eyJh'", "'Authorization: Bearer ***'"),
+    ("Bearer ab", "Bearer ***"),
     # command lines
     ("/usr/bin/mysql -uroot -pS3cretDB -h controller neutron", "/usr/bin/mysql -uroot -p*** -h controller neutron"),
     ("mariadb-dump -u root -pS3cretDB --all-databases", "mariadb-dump -u root -p*** --all-databases"),

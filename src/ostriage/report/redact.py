@@ -37,8 +37,11 @@ MASK = "***"
 # option and variable names whose value is a secret whatever it looks like
 _SECRET_KEY = (r"[\w.-]*(?:password|passwd|secret|mysql_pwd)[\w.-]*"
                r"|[\w.-]*(?<![a-z])(?:api|access|auth)[_-]?key")
-# names of tokens and signatures: ``admin_token``, ``X-Auth-Token``, ``OS_TOKEN``, ``temp_url_sig``
-_TOKEN_KEY = r"[\w.-]*(?:token|(?<![a-z])sig|signature)"
+# names of tokens and signatures: ``admin_token``, ``X-Auth-Token``, ``OS_TOKEN``, ``temp_url_sig`` name one
+# whatever its value looks like (a token cut short by a display width or a line cap included); a bare
+# ``token`` is also a word of messages (``validating token: 503``)
+_NAMED_TOKEN_KEY = r"[\w.-]*[_.-](?:token|sig|signature)"
+_TOKEN_KEY = rf"(?:{_NAMED_TOKEN_KEY}|token|signature)"
 _ANY_KEY = rf"(?:{_SECRET_KEY}|{_TOKEN_KEY})"
 # a free-text value that looks like a token, not like a word of a message: eight or more token
 # characters, one of them a digit
@@ -113,13 +116,16 @@ _RULES: tuple[Rule, ...] = (
     (re.compile(rf"(?P<pre>\bsshpass\b{_ARGS}\s-p[ \t]*)[^\s'\"]+"), _MASKED),
     (re.compile(rf"""(?P<pre>\bcurl\b{_ARGS}\s(?:-u|--user)[ \t=]*['"]?[^\s:'"]*:)[^\s'"]+"""), _MASKED),
     # log "key = value", "key: value", "key='value'": a quoted value runs to its closing quote, a bare one
-    # to the next blank or separator; a token only when the value looks like one
+    # to the next blank or separator; after a bare "token", only a value that looks like one
     (re.compile(rf"""(?i)(?P<pre>(?<![/\w.-])(?:{_SECRET_KEY})\s*[=:]\s*)(?:{_QUOTED_VALUE}|[^\s,;'"]+)"""),
      _quoted_mask),
-    (re.compile(rf"""(?i)(?P<pre>(?<![/\w.-])(?:{_TOKEN_KEY})["']?\s*[=:]\s*)(?:{_QUOTED_VALUE}|{_TOKEN_VALUE})"""),
+    # a named token's value: it holds no "&" (base64, hex), so a query string's next parameter stays
+    (re.compile(rf"""(?i)(?P<pre>(?<![/\w.-])(?:{_NAMED_TOKEN_KEY})["']?\s*[=:]\s*)"""
+                rf"""(?:{_QUOTED_VALUE}|(?![{{\[])[^\s,;'"&]+)"""), _quoted_mask),
+    (re.compile(rf"""(?i)(?P<pre>(?<![/\w.-])(?:token|signature)["']?\s*[=:]\s*)(?:{_QUOTED_VALUE}|{_TOKEN_VALUE})"""),
      _quoted_mask),
-    # Bearer <token> anywhere (a curl command line, a proxy's log)
-    (re.compile(rf"(?i)(?P<pre>\bbearer\s+){_TOKEN_VALUE}"), _MASKED),
+    # Bearer <token> anywhere (a curl command line, a proxy's log), whatever is left of it
+    (re.compile(r"""(?i)(?P<pre>\bbearer\s+)[^\s"',;]+"""), _MASKED),
     # keystone fernet tokens: URL-safe base64 of 0x80 and a timestamp, so always "gAAAAA"
     (re.compile(r"(?<![\w-])gAAAAA[\w-]{20,}={0,2}"), MASK),
     # key material out of context: a long run of base64 (each line of a PEM body is 64 characters)
