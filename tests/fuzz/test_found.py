@@ -17,6 +17,7 @@ from ostriage.parsers.ps import parse_ps_aux
 from ostriage.parsers.sockets import parse_lsof, parse_ss
 from ostriage.parsers.timestamps import PrefixParser
 from ostriage.parsers.unit_files import parse_size, parse_timespan
+from ostriage.parsers.uptime import parse_proc_uptime, parse_uptime
 
 KILL = ("Memory cgroup out of memory: Killed process 29283 (uwsgi) total-vm:2147412kB, anon-rss:2092148kB, "
         "file-rss:21652kB, shmem-rss:0kB, UID:0 pgtables:4236kB oom_score_adj:0")
@@ -77,3 +78,13 @@ def test_sizes_and_spans_beyond_range_are_not_systemd_values(text: str) -> None:
 def test_free_human_sizes_beyond_range() -> None:
     out = parse_free(numbered(["       total used free", "Mem: " + "9" * 400 + "Gi 1Gi 1Gi"], "free -h"))
     assert out.mem is not None and out.mem.total is None and out.mem.used == 1 << 30
+
+
+@pytest.mark.parametrize("text", ["INF 1.0", "nan 1.0", "1e300 1.0", "-5 1.0"])
+def test_an_uptime_that_is_not_one(text: str) -> None:
+    """Found by the fuzz target at 2,000 examples (helper trust's run): ``inf`` overflowed timedelta."""
+    assert parse_proc_uptime(numbered([text], "proc/uptime")) is None
+
+
+def test_an_uptime_of_more_days_than_the_calendar() -> None:
+    assert parse_uptime(numbered([" 10:00:00 up 99999999999 days,  3:02,  1 user"], "uptime")) is None
