@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test fuzz lab lab-down lab-test bench clean
+.PHONY: demo test fuzz browser lab lab-down lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ostriage diagnose examples/seed-incident || test $$? -le 2
 
-test: $(STAMP)
+# the HTML report's browser tests need Debian's chromium: installed as root with apt (new packages only);
+# elsewhere they are skipped, saying why
+browser:
+	@sh tools/install-browser
+
+test: $(STAMP) browser
 	$(BIN)/pytest -q
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench

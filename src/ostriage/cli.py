@@ -4,8 +4,8 @@ Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all
 (a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is), 130
 interrupted (Ctrl-C), 141 the reader of standard output went away before the end (``| head``).
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
-warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
-change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back);
+warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM or cannot start. ``fix``: 0
+nothing to change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back);
 66 also when ``--apply`` refuses before writing anything, 74 a write failed midway and every file was
 rolled back automatically, 75 a file is locked by another process (nothing written: try again), 71 a
 write failed midway and the automatic rollback failed too (run ``fix --rollback``).
@@ -37,7 +37,7 @@ from ostriage.lint import run_checks
 from ostriage.parsers.openstack_values import parse_tunnel_ranges
 from ostriage.prediction import Overrides, Verdict, parse_bytes, parse_release, predict
 from ostriage.remedy.apply import FixFailed, FixLocked, FixRollbackFailed
-from ostriage.remedy.run import FixOptions, fix, undo
+from ostriage.remedy.run import FixOptions, fix, proposed_fix, undo
 from ostriage.report import FORMATS, render, to_document
 from ostriage.report.lint import lint_document, lint_text
 from ostriage.report.plan import fix_document, fix_text
@@ -56,7 +56,8 @@ EXIT_LOCKED = 75  # sysexits' EX_TEMPFAIL: a file is locked by another process, 
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the pipe before the end
-_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2}
+_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2,
+                 Verdict.WILL_NOT_START: 2}
 
 
 def _fail(message: str, code: int) -> None:
@@ -177,7 +178,9 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     docs: list[dict[str, Any]] = []
     for target in targets or (None,):
         with _source(target, root) as source:
-            docs.append(to_document(run_diagnosis(collect(source))))
+            facts = collect(source)
+            diagnosis = run_diagnosis(facts)
+            docs.append(to_document(diagnosis, proposed_fix(source, facts, diagnosis)))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:
@@ -212,9 +215,9 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
                 server: str | None, api_workers: int | None, cpus: int | None, ram: str | None,
                 memory_max: str | None, budget: str | None, max_allowed_packet: str | None,
                 first_start: bool | None, segment_range_plugin: bool | None, fmt: str) -> None:
-    """Will this configuration OOM neutron-server? Peak memory, start-up time, a verdict and the largest safe range.
+    """Will this configuration OOM neutron-server? Its need, start-up time, a verdict and the recommended range.
 
-    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM.
+    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM or cannot start.
     """
     if ranges is not None:
         try:

@@ -14,6 +14,7 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._logs import journal_log_events, scan_service_logs
+from ostriage.facts._modified import modified_files
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
@@ -54,6 +55,7 @@ class _Collector:
     def __init__(self, source: Source) -> None:
         self.source = source
         collected = source.collected_at()
+        self.collected = collected  # with its UTC offset, to place file times on the host's clock
         self.facts = Facts(target=source.label, kind=source.kind,
                            collected_at=collected.replace(tzinfo=None) if collected else None)
         self.year = self.facts.collected_at.year if self.facts.collected_at else None
@@ -197,6 +199,10 @@ class _Collector:
                  mysql_config(self.source, self.facts.problems))
         self.facts.configs.update({c.service: c for c in extra if c is not None})
 
+    def modified(self) -> None:
+        self.facts.modified = modified_files(self.source, self.collected, self.facts.configs,
+                                             self.facts.units.values())
+
     def logs(self) -> None:
         pids = self.facts.log_pids
         events, self.banners = scan_service_logs(self.source, SERVICES, pids)
@@ -265,6 +271,7 @@ def collect(source: Source) -> Facts:
     c.guarded("systemd units", c.units)
     c.guarded("listening sockets", c.listeners)
     c.guarded("OpenStack configuration", c.configs)
+    c.guarded("configuration times", c.modified)
     c.guarded("OpenStack logs", c.logs)
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)

@@ -23,7 +23,7 @@ from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import Setting
 from ostriage.sources.base import Problem
 
-__all__ = ["ConfigSet", "Facts", "LogEvent", "Sized", "UnitState"]
+__all__ = ["ConfigSet", "Facts", "LogEvent", "Modified", "Sized", "UnitState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,17 @@ class LogEvent:
     record: LogRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Modified:
+    """A configuration file's last change: ``time`` on the host's wall clock, like every time of the facts;
+    ``owner`` the service or unit that reads it, ``shown`` the path as it is cited."""
+
+    path: str
+    shown: str
+    time: datetime
+    owner: str
+
+
 @dataclass
 class Facts:
     target: str
@@ -98,6 +109,8 @@ class Facts:
     neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
+    #: when the services' configuration files and units last changed, where the host's own times are known
+    modified: list[Modified] = field(default_factory=list)
 
     def unit(self, name: str) -> UnitState | None:
         return self.units.get(name)

@@ -166,7 +166,12 @@ class Inputs:
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """Peak RSS of one syncing process, how many sync at once, the service's total, start-up time and
-    the database server's extra memory; ``baseline`` is a process's RSS before the sync."""
+    the database server's extra memory; ``baseline`` is a process's RSS before the sync.
+
+    ``per_process`` and ``service_peak`` include what failed attempts leave behind when the IN clause
+    overflows the database's packet; ``attempt``/``attempt_service`` are the peaks of one attempt (the
+    need of a sync that completes), and ``retry_growth`` what each failed attempt adds to one process.
+    """
 
     ids: int
     baseline: float
@@ -176,6 +181,10 @@ class Estimate:
     startup_seconds: Span
     db_extra: Span
     packet_overflow: bool | None
+    attempt: Span
+    attempt_service: Span
+    retry_growth: float
+    statement_bytes: float
     assumptions: tuple[str, ...] = field(default=())
 
 
@@ -254,6 +263,7 @@ def estimate(inputs: Inputs) -> Estimate:
         overflow = statement > packet
 
     per: list[float] = []
+    attempts: list[float] = []
     bases: list[float] = []
     secs: list[float] = []
     db: list[float] = []
@@ -262,6 +272,7 @@ def estimate(inputs: Inputs) -> Estimate:
             c = fitted.releases[sync][start]
             bases.append(c.base_bytes)
             synced = c.base_bytes + n * c.bytes_per_id(n)
+            attempts.append(synced)
             garbage = n * fitted.failed_attempt_bytes_per_id
             if sync is TunnelSync.IN_CLAUSE_FAST_EXIT and overflow:
                 # each failed attempt leaves its statement's garbage; 1 + DB_MAX_RETRIES attempts at most
@@ -279,29 +290,34 @@ def estimate(inputs: Inputs) -> Estimate:
                      f"({packet // MIB if packet else 0} MiB): every attempt fails and is retried up to "
                      f"{DB_MAX_RETRIES} times, leaving its garbage behind")
     sync_peak = Span.of(*per)
+    attempt_peak = Span.of(*attempts)
 
     servers = _server(inputs, notes)
     workers = _workers(inputs, notes)
     syncing: list[float] = []
     totals: list[Span] = []
+    attempt_totals: list[Span] = []
     peaks: list[float] = []
+    attempt_peaks: list[float] = []
     rest = Span(fitted.worker_base_bytes, fitted.worker_base_bytes)
     for server in servers:
         if server is Server.EVENTLET:
             # the parent syncs before forking; workers start from the parent's baseline
-            peak, k, others = sync_peak, Span(1, 1), workers.scale(rest)
+            extra, k, others = Span(0, 0), Span(1, 1), workers.scale(rest)
         else:
             # every uWSGI worker loads the whole API application besides the sync (lazy-apps)
             extra = Span(fitted.uwsgi_worker_extra_bytes, fitted.uwsgi_worker_extra_bytes)
-            peak = sync_peak + extra
             if inputs.segment_range_plugin:
                 k = Span(1, 1)
                 others = Span(max(workers.low - 1, 0), max(workers.high - 1, 0)).scale(rest + extra)
             else:
                 k, others = workers, Span(0, 0)
+        peak, one = sync_peak + extra, attempt_peak + extra
         peaks += [peak.low, peak.high]
+        attempt_peaks += [one.low, one.high]
         syncing += [k.low, k.high]
         totals.append(k.scale(peak) + others)
+        attempt_totals.append(k.scale(one) + others)
     return Estimate(
         ids=n,
         baseline=min(bases),
@@ -311,18 +327,23 @@ def estimate(inputs: Inputs) -> Estimate:
         startup_seconds=Span.of(*secs),
         db_extra=Span.of(*db),
         packet_overflow=overflow,
+        attempt=Span.of(*attempt_peaks),
+        attempt_service=Span(min(t.low for t in attempt_totals), max(t.high for t in attempt_totals)),
+        retry_growth=n * fitted.failed_attempt_bytes_per_id if overflow else 0.0,
+        statement_bytes=statement,
         assumptions=tuple(notes),
     )
 
 
 def largest_safe_ids(inputs: Inputs, budget_bytes: float) -> int:
-    """The largest number of IDs whose *high* service peak stays within ``budget_bytes`` (0 if none)."""
+    """The largest number of IDs whose sync completes with the service's *high* one-attempt peak within
+    ``budget_bytes`` (0 if none): an IN clause larger than the database's packet never completes."""
     lo, hi = 0, 1 << 24
     base = inputs.ranges[0][0] if inputs.ranges else 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        trial = Inputs(**{**_fields(inputs), "ranges": ((base, base + mid - 1),)})
-        if estimate(trial).service_peak.high <= budget_bytes:
+        trial = estimate(Inputs(**{**_fields(inputs), "ranges": ((base, base + mid - 1),)}))
+        if trial.attempt_service.high <= budget_bytes and not trial.packet_overflow:
             lo = mid
         else:
             hi = mid - 1

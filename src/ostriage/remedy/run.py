@@ -32,7 +32,7 @@ from ostriage.remedy.plan import Plan, build_plan
 from ostriage.remedy.verify import Host, Verdict, live_host, verify
 from ostriage.sources import HostTree, LiveHost, SosReport, Source
 
-__all__ = ["FixOptions", "FixResult", "backups_dir", "fix", "undo"]
+__all__ = ["FixOptions", "FixResult", "backups_dir", "fix", "proposed_fix", "undo"]
 
 #: where backup sets go, below the root the fix writes to
 BACKUPS = "var/backups/ostriage"
@@ -116,6 +116,13 @@ def _run_commands(commands: Sequence[Sequence[str]]) -> None:
 def _api_port(facts: Facts) -> int | None:
     config = facts.configs.get("neutron-server")
     return opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT).value if config else None
+
+
+def proposed_fix(source: Source, facts: Facts, d: Diagnosis) -> Plan:
+    """The plan ``ostriage fix`` shows for ``d``, for the diagnosis report: the same files read, but neutron's
+    database is not asked (diagnose runs only its allow-listed commands), so on a live host ``fix`` may
+    widen a range for the segments it finds in use."""
+    return build_plan(d, facts, _reader(source, FixOptions()), check=None)
 
 
 def fix(source: Source, options: FixOptions, *, host: Host | None = None,

@@ -9,7 +9,8 @@ from ostriage.facts.deployment import SANE_IDS, model_inputs
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
 from ostriage.knowledge import neutron_options as opts
-from ostriage.knowledge.neutron_memory import MIB, Estimate, estimate
+from ostriage.knowledge.memory_figure import Figure, figure
+from ostriage.knowledge.neutron_memory import DB_MAX_RETRIES, MIB, estimate
 from ostriage.knowledge.services import service_by_name
 from ostriage.rules._common import (
     NEUTRON_EXITS_AT_START,
@@ -20,6 +21,7 @@ from ostriage.rules._common import (
     kills_by_victim,
     when,
 )
+from ostriage.rules._range_advice import range_advice
 from ostriage.rules._registry import rule
 
 #: A sync that needs more than a whole steady-state API worker (~150-250 MiB) at least doubles each
@@ -33,18 +35,48 @@ def _neutron_units(facts: Facts) -> set[str]:
     return {u for name in NEUTRON_SERVICES for u in service_by_name(name).units}
 
 
-def _span(e: Estimate) -> str:
-    return span_text(e.per_process.low, e.per_process.high, human_bytes)
-
-
 def span_text(lo: float, hi: float, fmt: Callable[[float], str]) -> str:
     """``2.0 GiB`` when the two ends agree within 5 %, else ``2.0 GiB–6.1 GiB``."""
     return fmt(lo) if hi - lo <= 0.05 * hi else f"{fmt(lo)}–{fmt(hi)}"
 
 
-def suggested_ranges(first: int) -> str:
-    """Keep the range's start, give it ``SANE_IDS`` IDs (the fix re-checks existing allocations)."""
-    return f"{first}:{first + SANE_IDS - 1}"
+def need_text(f: Figure) -> str:
+    """The leading figure and what it is made of: ``≈ 13.1 GiB (2 syncing processes × 6.6 GiB)``."""
+    per = human_bytes(f.per_process)
+    what = f"{f.syncing} syncing processes × {per}" if f.syncing > 1 else f"the syncing process {per}"
+    rest = f.service - f.syncing * f.per_process
+    if rest > 0.02 * f.service:
+        what += f" + {human_bytes(rest)} for the other workers"
+    return f"≈ {human_bytes(f.service)} ({what})"
+
+
+def span_note(f: Figure) -> str:
+    """The span over what is not known and the input that would narrow it most (empty when it is one figure)."""
+    if f.narrowing is None:
+        return ""
+    return (f"{span_text(f.span.low, f.span.high, human_bytes)} over what is not known; knowing the "
+            f"{f.narrowing.name} ({f.narrowing.flag}) would narrow it most")
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper-case (``str.capitalize`` would lower-case the rest: GiB)."""
+    return text[:1].upper() + text[1:]
+
+
+def assumed_text(f: Figure) -> str:
+    return "; ".join(f"{a.name}: {a.value} ({a.why})" for a in f.assumed)
+
+
+def overflow_text(f: Figure) -> str:
+    """What an IN clause larger than the database's packet does (empty when it fits)."""
+    e, packet = f.estimate, f.inputs.max_allowed_packet
+    if not e.packet_overflow or packet is None:
+        return ""
+    assumed = any(a.flag == "--max-allowed-packet" for a in f.assumed)
+    return (f"The IN clause of every ID ({e.statement_bytes / MIB:.0f} MiB) exceeds max_allowed_packet "
+            f"({packet // MIB} MiB{', assumed' if assumed else ''}): every attempt fails, leaves "
+            f"≈ {human_bytes(e.retry_growth)} behind in each syncing process and is retried up to {DB_MAX_RETRIES} "
+            "times, so neutron never completes the sync, whatever its memory.")
 
 
 @rule("NEU001", "ml2-segment-range-too-large")
@@ -113,40 +145,43 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         if blamed:
             links += (Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"),
                            "neutron serves its API only after the sync has finished"),)
+        need = figure(model_inputs(facts, ranges.ranges))
         observed = (f" The OOM records show neutron at anon-rss up to {human_bytes(top_kb * 1024)} when killed."
                     if rss else "")
         limits = [e.memcg_limit_kb * 1024 for g in neutron_kills for e in g.memcg_kills if e.memcg_limit_kb]
-        if limits and max(limits) < est.per_process.low:
-            observed += (f" Its memory cgroup stops it at {human_bytes(max(limits))}, far below the predicted "
-                         "peak: it never gets through the sync, so it never serves.")
-        first = ranges.ranges[0].first
-        new_value = suggested_ranges(first)
+        if limits and max(limits) < need.per_process:
+            observed += (f" Its memory cgroup stops it at {human_bytes(max(limits))}, far below that: it never "
+                         "gets through the sync, so it never serves.")
+        advice = range_advice(facts, ranges.tunnel_type, ranges.ranges)
+        old_value = ranges.line.text.split("=", 1)[-1].strip() if ranges.line else None
         yield ml2_segment_range_too_large.finding(
             subject=f"{section}.{key}",
             severity=Severity.CRITICAL if blamed else Severity.WARNING,
-            summary=(f"[{section}] {key} = {ranges.line.text.split('=', 1)[-1].strip() if ranges.line else ''} "
+            summary=(f"[{section}] {key} = {old_value or ''} "
                      f"makes neutron build {ranges.ids:,} {ranges.tunnel_type} allocations at every start"),
             explanation=(
                 f"neutron's {ranges.tunnel_type} allocation sync holds every ID of the range in memory at start-up "
-                f"(a set of all IDs plus the allocation rows or an IN clause of all of them): predicted peak "
-                f"{_span(est)} per syncing process, "
-                f"{span_text(est.syncing_processes.low, est.syncing_processes.high, lambda n: f'{n:.0f}')} "
-                f"syncing process(es), start-up "
-                f"{span_text(est.startup_seconds.low, est.startup_seconds.high, lambda n: f'{n:.0f}')} s.{observed}"
+                f"(a set of all IDs plus the allocation rows or an IN clause of all of them): neutron-server needs "
+                f"{need_text(need)} for it, start-up ≈ {need.startup_seconds:.0f} s. "
+                + (overflow_text(need) + " " if not need.completes else "")
+                + observed.lstrip()
                 + (" This is why neutron runs out of memory." if blamed else
                    " No OOM kill of neutron was found, but every start pays this cost.")
                 + f" Only the number of IDs matters to ML2/OVN; {SANE_IDS:,} is far above any real network count."
-                + (f" Model assumptions: {'; '.join(est.assumptions)}." if est.assumptions else "")),
+                + (f" {sentence(span_note(need))}." if span_note(need) else "")
+                + (f" Assumed: {assumed_text(need)}." if need.assumed else "")),
             evidence=tuple(evidence),
             remedy=Remedy(
-                title=f"set [{section}] {key} = {new_value} and restart neutron-server",
-                steps=(f"count the {ranges.tunnel_type} segments in use (ostriage fix reads neutron's database on a "
-                       "live host); allocated segments outside the new range keep working",
-                       f"set [{section}] {key} = {new_value} in {ranges.line.path if ranges.line else 'ml2_conf.ini'}",
+                title=f"set [{section}] {key} = {advice.value} and restart neutron-server",
+                steps=(*advice.reasoning,
+                       f"set [{section}] {key} = {advice.value} in "
+                       f"{ranges.line.path if ranges.line else 'ml2_conf.ini'}; allocated segments outside it keep "
+                       "working (ostriage fix counts them in neutron's database on a live host)",
                        "restart neutron-server (its allocation table is trimmed to the new range at start)"),
                 ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else DEFAULT_ML2_CONF,
-                                   section, key, new_value, f"{ranges.ids:,} IDs cost {_span(est)} per syncing process",
-                                   old_value=ranges.line.text.split("=", 1)[-1].strip() if ranges.line else None),),
+                                   section, key, advice.value,
+                                   f"{ranges.ids:,} IDs need {need_text(need)} at start-up",
+                                   old_value=old_value),),
                 restart_units=("neutron-server.service",),
                 safety=FixSafety.SAFE,
             ),
@@ -155,7 +190,9 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
                   "predicted_per_process_bytes": [est.per_process.low, est.per_process.high],
                   "predicted_service_bytes": [est.service_peak.low, est.service_peak.high],
                   "predicted_startup_seconds": [est.startup_seconds.low, est.startup_seconds.high],
-                  "assumptions": list(est.assumptions), "suggested": new_value},
+                  "assumptions": list(est.assumptions), "suggested": advice.value,
+                  "need_bytes": need.service, "need_span_bytes": [need.span.low, need.span.high],
+                  "sync_completes": need.completes, "suggested_reasoning": list(advice.reasoning)},
         )
 
 
@@ -212,7 +249,7 @@ def ml2_tunnel_range_invalid(facts: Facts) -> Iterator[Finding]:
                          "its start-up memory cannot be predicted from a value that is not a range."),
             evidence=tuple(evidence),
             remedy=Remedy(
-                title=f"correct [{section}] {key} (e.g. {suggested_ranges(1)}) and restart neutron-server",
+                title=f"correct [{section}] {key} (e.g. 1:{SANE_IDS}) and restart neutron-server",
                 steps=(f"set [{section}] {key} to MIN:MAX ranges neutron accepts in {value.line.path}",
                        "restart neutron-server"),
                 safety=FixSafety.DISPLAY_ONLY),

@@ -20,6 +20,7 @@ import posixpath
 import stat
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import BinaryIO
@@ -140,6 +141,14 @@ class Tree:
                 continue
             current = candidate
         return current, None
+
+    def modified(self, path: str) -> datetime | None:
+        """The modification time of the file at host path ``path`` (aware, UTC), ``None`` when absent."""
+        real = self.resolve(host_relative(path))
+        try:
+            return datetime.fromtimestamp(os.stat(real).st_mtime, UTC) if real else None
+        except OSError:
+            return None
 
     def relative(self, real: str) -> str:
         """Root-relative form of a physical path inside the root."""
