@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from ostriage.report import redact as redact_module
+from ostriage import redaction as redact_module
 
 Ostriage = Any  # the ``ostriage`` fixture of conftest.py
 

@@ -39,8 +39,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from ostriage.errors import OstriageError
+from ostriage.redaction import redact, redact_tree
 from ostriage.remedy.plan import FileChange, Plan
-from ostriage.report.redact import redact, redact_tree
 
 __all__ = ["Applied", "FixError", "FixFailed", "FixLocked", "FixRollbackFailed", "apply_changes", "latest_backup",
            "real_path", "rollback", "unfinished_backup"]
