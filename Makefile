@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test browser lab lab-down lab-test bench clean
+.PHONY: demo test fuzz browser lab lab-down lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP) browser
 	$(BIN)/pytest -q
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench
+
+# The fuzz targets (one per parser) for long: `make test` runs each briefly (25 examples). What hypothesis
+# finds is kept in .hypothesis/ and replayed first next time. OSTRIAGE_FUZZ_EXAMPLES=N for more or fewer.
+fuzz: $(STAMP)
+	OSTRIAGE_FUZZ_EXAMPLES=$${OSTRIAGE_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q tests/fuzz
 
 # The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md
 lab:

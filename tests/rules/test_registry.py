@@ -58,6 +58,7 @@ def test_codes_are_stable_unique_and_well_formed() -> None:
         "NEU001": "ml2-segment-range-too-large",
         "NEU002": "api-port-not-listening",
         "NEU003": "ml2-mechanism-driver-mismatch",
+        "NEU004": "ml2-tunnel-range-invalid",
         "NOV001": "nova-api-neutron-connect-failure",
         "OOM001": "service-oom-kill-loop",
         "OVN001": "ovn-geneve-header-too-small",

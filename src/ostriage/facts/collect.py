@@ -60,6 +60,10 @@ KERNEL_LOGS = ("/var/log/kern.log", "/var/log/messages", "/var/log/syslog")
 _JOURNALS = ("journal", "journal-previous-boot")
 
 
+#: how the tables of ss (with and without the Netid column), netstat and lsof start
+_SOCKET_HEADERS = ("Netid", "State", "Proto", "COMMAND")
+
+
 class _Collector:
     def __init__(self, source: Source) -> None:
         self.source = source
@@ -172,11 +176,15 @@ class _Collector:
             return None, False
         proc = self.source.read_lines("/proc/uptime")
         up = parse_proc_uptime(proc) if proc is not None else None
-        if up is not None:
-            return self.facts.collected_at - up, False
-        out = self.source.command("uptime")
-        up = parse_uptime(out.lines) if out is not None else None
-        return (self.facts.collected_at - up, True) if up is not None else (None, False)
+        approximate = False
+        if up is None:
+            out = self.source.command("uptime")
+            up = parse_uptime(out.lines) if out is not None else None
+            approximate = True
+        try:
+            return (self.facts.collected_at - up, approximate) if up is not None else (None, False)
+        except OverflowError:  # an uptime longer than the calendar before the collection: no boot time
+            return None, False
 
     def systemctl(self) -> None:
         out = self.source.command("systemctl-show-all")
@@ -270,7 +278,14 @@ class _Collector:
         parsers: dict[str, Callable[[Iterable[Line]], Iterator[Listener]]] = {
             Format.SS_ALL: parse_ss, Format.SS_LISTEN_TCP: parse_ss,
             Format.NETSTAT: parse_netstat, Format.LSOF: parse_lsof}
-        self.facts.listeners = list(parsers[out.format](out.lines))
+        lines = list(out.lines)
+        listeners = list(parsers[out.format](lines))
+        # ss, netstat and lsof all print a header: without one (an empty file, a failed command, garbage)
+        # "no listener" would mean "no data", not "nothing listens"
+        if not listeners and not any(line.text.lstrip().startswith(_SOCKET_HEADERS) for line in lines):
+            self.facts.missing.append(f"listening sockets ({out.origin} holds no socket table)")
+            return
+        self.facts.listeners = listeners
         self.facts.listeners_origin = out.origin
 
     def configs(self) -> None:

@@ -42,7 +42,7 @@ def _uwsgi_processes(facts: Facts) -> int | None:
     if config is None:
         return None
     value = config.get("uwsgi", "processes") or config.get("uwsgi", "workers")
-    return int(value.value) if value is not None and value.value.strip().isdigit() else None
+    return int(value.value) if value is not None and value.value.strip().isdecimal() else None
 
 
 def _max_allowed_packet(facts: Facts) -> int | None:
@@ -65,7 +65,7 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
     config = facts.configs.get("neutron-server")
     ini = config.ini if config else None
     server = neutron_server(facts)
-    workers = opts.api_workers(ini).value if ini else None
+    workers = opts.or_default(opts.api_workers, ini, None).value if ini else None
     if server is Server.UWSGI:
         # under uWSGI the API processes are uWSGI's, api_workers does not apply
         workers = _uwsgi_processes(facts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
@@ -14,6 +14,7 @@ from ostriage.knowledge.memory_figure import figure
 from ostriage.knowledge.neutron_memory import estimate
 from ostriage.knowledge.services import service_by_name
 from ostriage.lint._registry import check
+from ostriage.parsers.ini import IniFile
 from ostriage.parsers.openstack_values import (
     IdRange,
     parse_flat_networks,
@@ -283,7 +284,7 @@ def oom_protection_on_neutron(facts: Facts) -> Iterator[Finding]:
     """
     for unit in _neutron_units(facts):
         setting = facts.units[unit].setting("OOMScoreAdjust")
-        if setting is None or not setting.value.lstrip("-").isdigit() or int(setting.value) > PROTECTED_SCORE:
+        if setting is None or not setting.value.lstrip("-").isdecimal() or int(setting.value) > PROTECTED_SCORE:
             continue
         yield oom_protection_on_neutron.finding(
             subject=unit, severity=Severity.WARNING,
@@ -312,7 +313,7 @@ def workers_exceed_ram(facts: Facts) -> Iterator[Finding]:
     if config is None or facts.mem_total is None:
         return
     est = sane_estimate(facts)
-    api = opts.api_workers(config.ini)
+    api = opts.or_default(opts.api_workers, config.ini, None)
     share = facts.mem_total.value / 2
     if est.service_peak.high <= share:
         return
@@ -326,13 +327,21 @@ def workers_exceed_ram(facts: Facts) -> Iterator[Finding]:
     )
 
 
+#: typed options of neutron-server that ostriage reads, and how (each raises ``ParseError`` on a refused value)
+_TYPED: tuple[tuple[str, str, Callable[[IniFile], object]], ...] = (
+    ("DEFAULT", "bind_port", opts.bind_port),
+    ("DEFAULT", "api_workers", opts.api_workers),
+    ("ml2_type_geneve", "max_header_size", opts.max_header_size),
+)
+
+
 @check("LNT008", "invalid-option-value")
 def invalid_option_value(facts: Facts) -> Iterator[Finding]:
-    """A value neutron refuses at start (a malformed range, an unparsable line).
+    """A value neutron refuses at start (a malformed range, a port out of range, an unparsable line).
 
     What it does:
-        Parses the tunnel ranges with neutron's own rules and reports every ini line oslo.config
-        could not parse.
+        Parses the tunnel ranges with neutron's own rules, checks `bind_port`, `api_workers` and Geneve's
+        `max_header_size` against their option types, and reports every ini line oslo.config could not parse.
     Why is this bad:
         neutron-server exits at start with a configuration error.
     Fix:
@@ -350,6 +359,17 @@ def invalid_option_value(facts: Facts) -> Iterator[Finding]:
             subject=f"{exc.path}:{exc.line}", severity=Severity.CRITICAL, summary=exc.message,
             explanation="neutron validates tunnel ranges when its type drivers load and exits on this error.",
             evidence=(Citation(line),) if line else (), remedy=Remedy(title="correct the range"))
+    for section, key, read in _TYPED:
+        try:
+            read(config.ini)
+        except ParseError as exc:
+            value = config.ini.get(section, key)
+            yield invalid_option_value.finding(
+                subject=f"{exc.path}:{exc.line}", severity=Severity.CRITICAL,
+                summary=f"[{section}] {key}: {exc.message}: {exc.text!r}",
+                explanation="oslo.config checks the option's type and bounds when neutron-server starts, and "
+                            "neutron exits on this value.",
+                evidence=(Citation(value.line),) if value else (), remedy=Remedy(title="correct the value"))
     for error in config.ini.errors:
         yield invalid_option_value.finding(
             subject=f"{error.path}:{error.line}", severity=Severity.CRITICAL,

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ostriage.report._escape import visible_tree
 from ostriage.report._placements import placements_in_containers
 from ostriage.report.chart import layout
+from ostriage.report.redact import redact_tree
 
 __all__ = ["render_html"]
 
@@ -60,7 +61,9 @@ def _first_sentence(text: str) -> str:
 
 
 def render_html(doc: dict[str, Any]) -> str:
-    # a diff is shown line by line (its newlines would otherwise be escaped with the control characters)
+    # redacted again (a renderer never trusts its caller to have done it); a diff is shown line by line (its
+    # newlines would otherwise be escaped with the control characters)
+    doc = redact_tree(doc)
     views = [diff_view(c["diff"]) for c in doc["fix"]["changes"]] if doc.get("fix") else []
     doc = visible_tree(doc)
     for change, view in zip(doc["fix"]["changes"] if doc.get("fix") else [], views, strict=True):

@@ -7,6 +7,7 @@ from typing import Any
 from ostriage.knowledge.memory_figure import Figure
 from ostriage.knowledge.neutron_memory import Inputs, Server
 from ostriage.prediction import Prediction, Verdict
+from ostriage.report.redact import redact, redact_tree
 from ostriage.rules._common import human_bytes
 from ostriage.rules.ml2_ranges import need_text, overflow_text, span_note, span_text
 
@@ -63,7 +64,7 @@ def prediction_document(p: Prediction) -> dict[str, Any]:
     e = p.estimate
     i = p.inputs
     a = p.advice
-    return {
+    doc = {
         "schema_version": 1,
         "ranges": [list(r) for r in i.ranges],
         "tunnel_type": p.tunnel_type,
@@ -90,6 +91,8 @@ def prediction_document(p: Prediction) -> dict[str, Any]:
         "assumptions": list(e.assumptions),
         "sb_replica": _replica_document(p),
     }
+    redacted: dict[str, Any] = redact_tree(doc)
+    return redacted
 
 
 def _replica_document(p: Prediction) -> dict[str, Any] | None:
@@ -148,4 +151,4 @@ def prediction_text(p: Prediction) -> str:
     if need.assumed:
         lines.append("assumed (give the flag to replace the assumption):")
         lines += [f"  - {x.name}: {x.value}, {x.why} ({x.flag})" for x in need.assumed]
-    return "\n".join(lines) + "\n"
+    return redact("\n".join(lines)) + "\n"

@@ -12,7 +12,15 @@ from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.memory_figure import Figure, figure
 from ostriage.knowledge.neutron_memory import DB_MAX_RETRIES, MIB, estimate
 from ostriage.knowledge.services import service_by_name
-from ostriage.rules._common import deployed, hog_of, host_path, human_bytes, kills_by_victim
+from ostriage.rules._common import (
+    NEUTRON_EXITS_AT_START,
+    deployed,
+    hog_of,
+    host_path,
+    human_bytes,
+    kills_by_victim,
+    when,
+)
 from ostriage.rules._deployments import durable_steps, restart_step, restart_units
 from ostriage.rules._range_advice import range_advice
 from ostriage.rules._registry import rule
@@ -116,7 +124,7 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
     try:
         all_ranges = opts.tunnel_ranges(config.ini)
     except ParseError:
-        return  # neutron refuses the value at start: not a memory problem
+        return  # neutron refuses the value at start: NEU004
     groups = kills_by_victim(facts)
     neutron_kills = [g for g in groups if g.victim.service and g.victim.service.name in NEUTRON_SERVICES]
     hogged = [g for g in groups if g not in neutron_kills
@@ -194,4 +202,66 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
                   "assumptions": list(est.assumptions), "suggested": advice.value,
                   "need_bytes": need.service, "need_span_bytes": [need.span.low, need.span.high],
                   "sync_completes": need.completes, "suggested_reasoning": list(advice.reasoning)},
+        )
+
+
+@rule("NEU004", "ml2-tunnel-range-invalid")
+def ml2_tunnel_range_invalid(facts: Facts) -> Iterator[Finding]:
+    """A tunnel ID range neutron refuses: neutron-server exits at start.
+
+    What it does:
+        Parses the tunnel ranges neutron-server really uses (`vni_ranges` of `[ml2_type_geneve]` and
+        `[ml2_type_vxlan]`, `[ml2_type_gre] tunnel_id_ranges`, for enabled type drivers) with neutron's own
+        rules: each entry `MIN:MAX`, integers, within the type's IDs (1–16777215 for Geneve and VXLAN,
+        1–4294967295 for GRE), MIN not above MAX. Cites neutron's own `Invalid network tunnel range` line
+        when its log has it.
+    Why is this bad:
+        The tunnel type driver parses the range when ML2 initialises and raises `NetworkTunnelRangeError`:
+        neutron-server stops before serving, systemd restarts it in a loop, the API port never answers.
+        NEU001 cannot size the range's memory either: the range is not a range.
+    Evidence:
+        The option's line in the config file neutron-server reads, and neutron's error line.
+    False positives:
+        None known: the check is neutron's own. A range of a type driver that is not enabled is ignored, as
+        neutron ignores it.
+    Remedy:
+        Correct the value (e.g. `1:65535`) and restart neutron-server.
+    Fix safety:
+        display-only: the intended range is the operator's to say.
+    References:
+        neutron/plugins/ml2/drivers/type_tunnel.py `_parse_tunnel_ranges`; neutron_lib/plugins/utils.py
+        `verify_tunnel_range`; neutron_lib/exceptions NetworkTunnelRangeError.
+    """
+    config = facts.configs.get("neutron-server")
+    if config is None or not deployed(facts, service_by_name("neutron-server")):
+        return
+    try:
+        opts.tunnel_ranges(config.ini)
+    except ParseError as exc:
+        found = next(((sec, key, v) for sec, key in opts.TUNNEL_OPTIONS.values()
+                      if (v := config.ini.get(sec, key)) is not None and v.line.number == exc.line
+                      and v.line.path == exc.path), None)
+        if found is None:
+            return
+        section, key, value = found
+        evidence = [Citation(value.line)]
+        logged = facts.events("neutron.tunnel-range-invalid", "neutron-server")
+        if logged:
+            evidence.append(Citation(logged[-1].line, f"neutron refused it {len(logged)} time(s), "
+                                                      f"last {when(logged[-1].timestamp)}"))
+        yield ml2_tunnel_range_invalid.finding(
+            subject=f"{section}.{key}",
+            severity=Severity.CRITICAL,
+            summary=f"[{section}] {key} = {value.value.strip()}: neutron-server refuses it and exits at start",
+            explanation=(f"{exc.message} neutron's tunnel type driver parses this option when ML2 initialises "
+                         "and raises NetworkTunnelRangeError: neutron-server stops before serving its API, and "
+                         "its start-up memory cannot be predicted from a value that is not a range."),
+            evidence=tuple(evidence),
+            remedy=Remedy(
+                title=f"correct [{section}] {key} (e.g. 1:{SANE_IDS}) and restart neutron-server",
+                steps=(f"set [{section}] {key} to MIN:MAX ranges neutron accepts in {value.line.path}",
+                       "restart neutron-server"),
+                safety=FixSafety.DISPLAY_ONLY),
+            links=NEUTRON_EXITS_AT_START,
+            data={"section": section, "key": key, "value": value.value, "error": exc.message},
         )

@@ -46,7 +46,7 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
         keystoneauth1/session.py (ConnectFailure); nova/api/openstack/wsgi.py (Unexpected exception in API method).
     """
     config = facts.configs.get("neutron-server")
-    port = opts.bind_port(config.ini).value if config else 9696
+    port = opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT).value if config else 9696
     failures = [e for e in facts.events("keystoneauth.connect-failure", "nova-api")
                 if e.groups.get("port") == str(port) or "/v2.0/" in e.groups.get("url", "")]
     if not failures:

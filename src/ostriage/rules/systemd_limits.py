@@ -165,7 +165,7 @@ def _drop_in_of(line: Line | None) -> str | None:
 
 def _protection(unit: UnitState) -> tuple[int, Line | None] | None:
     setting = unit.setting("OOMScoreAdjust")
-    if setting is not None and setting.value.lstrip("-").isdigit():
+    if setting is not None and setting.value.lstrip("-").isdecimal():
         return int(setting.value), setting.line
     if unit.properties is not None and unit.properties.oom_score_adjust is not None:
         return unit.properties.oom_score_adjust, unit.properties.line_for("OOMScoreAdjust")
