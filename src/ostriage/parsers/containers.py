@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ostriage.evidence import Line
@@ -170,7 +171,7 @@ def parse_crictl_ps(lines: Iterable[Line]) -> Iterator[Container]:
         yield Container(
             "cri", name, line, id=cid, image=row.get("IMAGE") or None,
             pod=row.get("POD") or None, state=state, orchestrator="kubernetes",
-            restart_count=int(attempt) if attempt.isdigit() else None,
+            restart_count=int(attempt) if attempt.isdecimal() else None,
             lines={"state": line, "restart_count": line},
         )
 
@@ -363,7 +364,7 @@ def parse_crictl_inspect(lines: Iterable[Line]) -> Iterator[Container]:
     )
 
 
-_QUANTITY = re.compile(r"(?P<n>\d+(?:\.\d+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E|m)?$")
+_QUANTITY = re.compile(r"(?P<n>[0-9]+(?:\.[0-9]+)?)(?P<unit>Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E|m)?$")
 _FACTORS = {"": 1, "m": 0.001, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
             "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
@@ -375,7 +376,9 @@ def parse_k8s_quantity(text: str) -> int | None:
     (2147483648, 512000000, None)
     """
     m = _QUANTITY.match(text.strip())
-    return int(float(m["n"]) * _FACTORS[m["unit"] or ""]) if m else None
+    if m is None or len(m["n"]) > 30:
+        return None  # no memory limit has 30 digits: a damaged value, not a limit
+    return int(Decimal(m["n"]) * Decimal(_FACTORS[m["unit"] or ""]))
 
 
 def _pod_limits(spec: dict[str, Any]) -> dict[str, str]:
