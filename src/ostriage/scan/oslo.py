@@ -47,7 +47,9 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "AUDIT")
 BANNER_LOGGER = "neutron.common.config"
 #: start-up banners kept (the last ones: the release running now)
 MAX_BANNERS = 16
-_ANY_HEAD = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
+# a record's start, also behind a container runtime's prefix (``parsers.oslo_log`` reads both)
+_ANY_HEAD = re.compile(rb"^(?:\d{4}-\d\d-\d\dT\S+ (?:(?:stdout|stderr) [FP] )?(?:\[[\w.@-]+\] )?)?"
+                       rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
 
 
 @dataclass(slots=True)
