@@ -12,8 +12,9 @@ of medians of the same run (the machine is shared: only ratios taken together me
    tarball vs the directory.
 3. **A report with a full sys/** (``--full-sys DIR``, e.g. hotsos's ``tests/unit/fake_data_root/openstack``,
    75,000 files under sys/): packed here as .tar.xz, tarball vs directory.
-4. ``--floods``: the seed bundle with a 38 M-line .xz rotation of the real "geneve ID ranges" line, and with
-   a kern.log of 1 M OOM kills: peak RSS, and the root cause.
+4. ``--floods``: the seed bundle with a 38 M-line .xz rotation of the real "geneve ID ranges" line, with
+   a kern.log of 1 M OOM kills, and with a journal of 2.5 M lines (``bench/journal_flood.py``: 250,000 rounds
+   of an OOM crash loop, kernel, systemd and the service's own entries): peak RSS, and the root cause.
 
     .venv/bin/python bench/diagnose_speed.py [--repeat 3] [--hotsos PATH] [--full-sys DIR] [--floods]
 
@@ -41,6 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inflate_bundle import GREP_LITERALS, GROWN, build
+from journal_flood import flood_journal
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("OSTRIAGE_SHARED", ROOT.parent / "shared"))
@@ -189,7 +191,7 @@ def floods(work: Path) -> None:
         bundle = work / name
         if not (bundle / ".made").exists():
             shutil.rmtree(bundle, ignore_errors=True)
-            shutil.copytree(SEED, bundle)
+            shutil.copytree(SEED, bundle, symlinks=True)
             make(bundle)
             (bundle / ".made").touch()
         sample = run_once([*ostriage(), "diagnose", "--format", "json", str(bundle)], keep_output=True)
@@ -220,8 +222,12 @@ def floods(work: Path) -> None:
                           f"total-vm:2147412kB, anon-rss:{1900000 + i % 90000}kB, file-rss:20888kB, shmem-rss:0kB, "
                           "UID:0 pgtables:4096kB oom_score_adj:0\n")
 
+    def journal(bundle: Path) -> None:
+        flood_journal(bundle, 250_000)
+
     flooded("flood-xz-38M-lines", xz_flood)
     flooded("flood-kern-1M-kills", kill_flood)
+    flooded("flood-journal-2.5M", journal)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from ostriage.scan.oslo import record_events
 from ostriage.scan.run import ServiceLogs, service_logs
 from ostriage.sources.base import Source
 
-__all__ = ["journal_log_events", "scan_service_logs"]
+__all__ = ["journal_log_event", "scan_service_logs"]
 
 
 def scan_service_logs(source: Source, services: Iterable[Service] = SERVICES,
@@ -41,19 +41,10 @@ def scan_service_logs(source: Source, services: Iterable[Service] = SERVICES,
     return found
 
 
-def journal_log_events(entries: Iterable[JournalEntry], pids: dict[int, str] | None = None) -> list[LogEvent]:
-    """Signature matches in journal entries of OpenStack services (``use_journal``, devstack, uWSGI)."""
-    by_ident = {c: s.name for s in SERVICES for c in (s.name, *s.comms)}
-    events: list[LogEvent] = []
-    for entry in entries:
-        service = by_ident.get(entry.ident or "")
-        if service is None:
-            continue
-        if pids is not None and entry.pid is not None:
-            pids.setdefault(entry.pid, service)
-        hit = match_signature(entry.message)
-        if hit is not None:
-            sig, m = hit
-            events.append(LogEvent(service, sig.id, m.groupdict(default=""), entry.timestamp, entry.line))
-    return events
-
+def journal_log_event(service: str, entry: JournalEntry) -> LogEvent | None:
+    """The signature match of a journal entry of an OpenStack service (``use_journal``, devstack, uWSGI)."""
+    hit = match_signature(entry.message)
+    if hit is None:
+        return None
+    sig, m = hit
+    return LogEvent(service, sig.id, m.groupdict(default=""), entry.timestamp, entry.line)

@@ -13,7 +13,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ostriage.facts.model import UnitState
+from ostriage.facts.model import OmittedEvents, UnitState
 from ostriage.knowledge.services import SERVICES, UNIT_DESCRIPTIONS
 from ostriage.parsers.journal import UnitEvent
 from ostriage.parsers.systemctl_lists import ListedUnit
@@ -55,9 +55,21 @@ def _has_files(source: Source, unit: str) -> bool:
                for d in UNIT_DIRS)
 
 
+def _joined(a: OmittedEvents, b: OmittedEvents) -> OmittedEvents:
+    """The messages left out of one unit's, named by its name and by its description."""
+    counts = {k: a.counts.get(k, 0) + b.counts.get(k, 0) for k in {*a.counts, *b.counts}}
+    firsts = [t for t in (a.first, b.first) if t is not None]
+    lasts = [t for t in (a.last, b.last) if t is not None]
+    return OmittedEvents(counts, a.failed_exits + b.failed_exits, min(firsts, default=None), max(lasts, default=None))
+
+
 def assemble_units(source: Source, properties: Iterable[UnitProperties], events: Iterable[UnitEvent],
                    named: Iterable[str], listed: Mapping[str, ListedUnit] | None = None,
-                   unit_files: Iterable[str] = ()) -> dict[str, UnitState]:
+                   unit_files: Iterable[str] = (),
+                   omitted: Mapping[tuple[str | None, str | None], OmittedEvents] | None = None,
+                   ) -> dict[str, UnitState]:
+    """The units that matter (see the module docstring); ``omitted`` the journal messages counted but not
+    kept, by (unit, description) as the messages name it (``facts._journal.UnitEventLog.omitted``)."""
     props = {p.id: p for p in properties if p.id}
     listed = listed or {}
     # text journals before systemd 250 name some events only by the unit's Description
@@ -68,6 +80,11 @@ def assemble_units(source: Source, properties: Iterable[UnitProperties], events:
         unit = event.unit or described.get(event.description or "")
         if unit:
             by_unit.setdefault(unit, []).append(event if event.unit else replace(event, unit=unit))
+    left_out: dict[str, OmittedEvents] = {}
+    for (name, description), o in (omitted or {}).items():
+        unit = name or described.get(description or "")
+        if unit:
+            left_out[unit] = _joined(left_out[unit], o) if unit in left_out else o
     wanted = {u for u, p in props.items() if _interesting(p)} | set(by_unit) | set(named)
     wanted |= {n for n, u in listed.items() if n in _KNOWN_UNITS or u.active == "failed"}
     if not props:
@@ -84,5 +101,5 @@ def assemble_units(source: Source, properties: Iterable[UnitProperties], events:
         drop_in_lines = [lines for p, lines in present if p != fragment]
         settings = effective_settings(fragment_lines, drop_in_lines)
         units[name] = UnitState(name, prop, settings, tuple(p for p, _ in present),
-                                tuple(by_unit.get(name, ())), listed.get(name))
+                                tuple(by_unit.get(name, ())), listed.get(name), left_out.get(name))
     return units

@@ -15,7 +15,8 @@ from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._container_logs import pod_log_events
 from ostriage.facts._container_paths import container_paths
-from ostriage.facts._logs import journal_log_events, scan_service_logs
+from ostriage.facts._journal import JournalReader, unit_of_journal
+from ostriage.facts._logs import scan_service_logs
 from ostriage.facts._modified import modified_files
 from ostriage.facts._oom import OomDigest, align_boot_time, not_after
 from ostriage.facts._units import assemble_units
@@ -32,8 +33,8 @@ from ostriage.facts.where import (
 )
 from ostriage.knowledge.releases import parse_neutron_version
 from ostriage.knowledge.services import SERVICES, Service
-from ostriage.parsers.journal import JournalEntry, UnitEvent, UnitEventKind, parse_journal_text, unit_events
-from ostriage.parsers.kernel_oom import OomEvent, oom_events_from_journal, parse_oom_events
+from ostriage.parsers.journal import UnitEventKind, parse_journal_text
+from ostriage.parsers.kernel_oom import OomEvent, parse_oom_events
 from ostriage.parsers.meminfo import parse_free, parse_meminfo
 from ostriage.parsers.ovn_nb import neutron_switches
 from ostriage.parsers.ovs import open_vswitch, parse_list_br, parse_ovs_vsctl_show
@@ -74,15 +75,15 @@ class _Collector:
                            collected_at=collected.replace(tzinfo=None) if collected else None)
         self.utc_offset: timedelta | None = collected.utcoffset() if collected else None
         self.year = self.facts.collected_at.year if self.facts.collected_at else None
-        self.journal_kernel: list[JournalEntry] = []
-        self.journal_services: list[JournalEntry] = []
-        self.unit_events: list[UnitEvent] = []
+        # kills and journal entries are aggregated as they stream: a flood costs a bounded digest, not a list
+        self.kills = OomDigest(self.facts.collected_at)
+        self.journal_read = JournalReader(self.kills)
+        self.unit_events = self.journal_read.units
         self.properties: list[UnitProperties] = []
         self.listed: dict[str, ListedUnit] = {}
         self.unit_files: dict[str, Line] = {}
         self.banners: list[VersionBanner] = []
         self.packages: list[Package] = []
-        self._seen: set[tuple[datetime | None, str]] = set()
         #: the kernel's events and the boot time when it is known only to the minute (``uptime``)
         self._approximate: tuple[OomDigest, datetime] | None = None
 
@@ -107,37 +108,22 @@ class _Collector:
             if out.format not in (Format.JOURNAL_SHORT, Format.JOURNAL_SHORT_ISO):
                 self.facts.problems.append(Problem(out.origin, f"journal format {out.format} is not read"))
                 continue
-            self._journal_entries(parse_journal_text(out.lines, year=self.year))
+            self.journal_read.read(parse_journal_text(out.lines, year=self.year))
             if "--boot" not in out.origin:
                 break  # the whole journal (sos) or its last days (live) hold the previous boot already
         # sos collects some units' journals apart, each with its own size limit: lines the whole
         # journal lost to its limit may be there (those it has are not counted twice)
         for out in self.source.command_all("journal-units"):
-            self._journal_entries(parse_journal_text(out.lines, year=self.year), dedupe=True)
-        if not self.unit_events and not self.journal_kernel and not self.journal_services:
+            self.journal_read.read(parse_journal_text(out.lines, year=self.year), unit_of_journal(out.origin),
+                                   dedupe=True)
+        self.journal_read.finish()
+        if not self.journal_read:
             self.facts.missing.append("journal")
-
-    def _journal_entries(self, entries: Iterable[JournalEntry], dedupe: bool = False) -> None:
-        """Keep the entries rules read; with ``dedupe``, not those an earlier file already gave (a file may
-        repeat a line itself: two exits in the same second are two exits)."""
-        idents = {c for s in SERVICES for c in (s.name, *s.comms)}
-        systemd: list[JournalEntry] = []
-        earlier, here = self._seen, set[tuple[datetime | None, str]]()
-        for entry in entries:
-            if entry.ident not in idents and entry.ident not in ("kernel", "systemd", "init"):
-                continue
-            key = (entry.timestamp, entry.message)
-            if dedupe and key in earlier:
-                continue
-            here.add(key)
-            if entry.ident == "kernel":
-                self.journal_kernel.append(entry)
-            elif entry.ident in ("systemd", "init"):
-                systemd.append(entry)
-            elif entry.ident in idents:
-                self.journal_services.append(entry)
-        self._seen |= here
-        self.unit_events.extend(unit_events(systemd))
+        units = self.journal_read.units
+        if units.forgotten:
+            self.facts.problems.append(Problem(
+                "journal", f"{units.forgotten:,} messages of systemd about {units.forgotten_units:,} units with few "
+                "messages each were not kept (more units than are held at once)"))
 
     def kernel(self) -> None:
         seen = [0]
@@ -148,21 +134,15 @@ class _Collector:
                     seen[0] += 1
                 yield line
 
-        # kills are aggregated as they stream: a log of a million kills costs a bounded digest, not a list
-        digest = OomDigest(self.facts.collected_at)
+        digest = self.kills  # the journal's kills are in already
         dmesg = self.source.command("dmesg")
-        streams: list[Iterable[OomEvent]] = []
         if dmesg is not None:
-            streams.append(parse_oom_events(counted(dmesg.lines), year=self.year))
-        for stream in streams:
-            for event in stream:
+            for event in parse_oom_events(counted(dmesg.lines), year=self.year):
                 digest.add(event)
         scanned = kernel_logs(self.source, KERNEL_LOGS, self.year, digest.add)
         seen[0] += scanned.lines
-        streams = [parse_oom_events(counted(self.source.read_log(p)), year=self.year) for p in scanned.unscanned]
-        streams.append(oom_events_from_journal(self.journal_kernel))
-        for stream in streams:
-            for event in stream:
+        for path in scanned.unscanned:
+            for event in parse_oom_events(counted(self.source.read_log(path)), year=self.year):
                 digest.add(event)
         boot, approximate = self._boot_time()
         if boot is not None and approximate:
@@ -183,7 +163,7 @@ class _Collector:
                 f"the other {counted_kills - len(digest.best):,} are counted per victim (the last and the largest "
                 "of each kept)" + ("; past 100,000 kills, copies of one kill in several logs may be counted twice"
                                    if digest.upper_bound else "")))
-        if not seen[0] and not self.journal_kernel:
+        if not seen[0] and not self.journal_read.kernel_entries:
             # no kernel line at all: "no OOM kill" would mean nothing
             self.facts.missing.append(
                 "kernel log (dmesg, kern.log, messages, syslog, journal): OOM kills cannot be seen")
@@ -250,7 +230,7 @@ class _Collector:
     def units(self) -> None:
         named = {u for e in self.facts.oom_events if (u := self.facts.host_unit(e))}
         self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named, self.listed,
-                                          set(self.unit_files))
+                                          set(self.unit_files), self.unit_events.omitted())
         self.facts.containers = wrapper_units(self.facts.containers, self.facts.units)
         self._realign_container_kills()
 
@@ -329,8 +309,11 @@ class _Collector:
         self.facts.logging_services.update(found.logging)
         digest = found.events
         self.banners += pod_log_events(self.source, self.facts.containers, digest.add)
-        for event in journal_log_events(self.journal_services, self.facts.log_pids):
-            digest.add(event)
+        digest.merge(self.journal_read.events)
+        for pid in sorted(wanted - self.facts.log_pids.keys()):
+            if (service := self.journal_read.pid_service(pid)) is not None:
+                self.facts.log_pids[pid] = service
+        self.facts.logging_services |= self.journal_read.services
         self.facts.log_events = sorted(digest.events(), key=lambda e: e.timestamp or datetime.min)
         self.facts.log_event_counts = digest.counts()
         self.facts.log_events_left_out = digest.left_out

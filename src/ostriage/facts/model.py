@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ostriage.evidence import Line
 from ostriage.facts.ovn_db import OvnDatabases
@@ -17,7 +17,7 @@ from ostriage.knowledge.releases import NeutronRelease
 from ostriage.parsers.cgroups import CgroupOwner
 from ostriage.parsers.containers import Container
 from ostriage.parsers.ini import IniFile, IniValue
-from ostriage.parsers.journal import UnitEvent
+from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.kernel_oom import OomEvent
 from ostriage.parsers.oslo_log import LogRecord
 from ostriage.parsers.ovs import OpenVSwitch, OvsShow
@@ -28,7 +28,7 @@ from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import Setting
 from ostriage.sources.base import Problem
 
-__all__ = ["ConfigSet", "Facts", "LogEvent", "Modified", "Placement", "Sized", "UnitState"]
+__all__ = ["ConfigSet", "Facts", "LogEvent", "Modified", "OmittedEvents", "Placement", "Sized", "UnitState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,22 @@ class Sized:
 
     value: int
     line: Line | None
+
+
+@dataclass(frozen=True, slots=True)
+class OmittedEvents:
+    """systemd's messages about a unit counted but not kept: a journal flooded with them keeps the first
+    and the last ones of each unit (``facts._journal``); these came in between."""
+
+    counts: Mapping[UnitEventKind, int]
+    #: ``Main process exited`` killed, dumped or with a non-zero status (of ``counts[MAIN_EXITED]``)
+    failed_exits: int
+    first: datetime | None
+    last: datetime | None
+
+    def within(self, end: datetime | None, span: timedelta) -> bool:
+        """Every omitted message is from the ``span`` before ``end``."""
+        return end is not None and self.first is not None and end - self.first <= span
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +66,8 @@ class UnitState:
     events: tuple[UnitEvent, ...]
     #: the unit's row in ``systemctl list-units`` (its state when ``systemctl show`` is missing)
     listed: ListedUnit | None = None
+    #: messages about the unit counted but not in ``events`` (a flood: ``events`` holds the first and last)
+    omitted: OmittedEvents | None = None
 
     @property
     def active_state(self) -> str | None:
@@ -123,7 +141,7 @@ class Facts:
     log_events_left_out: int = 0
     #: pid → service, for the pids of OOM victims and OOM tables found in a service's log or journal
     log_pids: dict[int, str] = field(default_factory=dict)
-    #: services whose own log files hold at least one record (they run, or ran, here)
+    #: services whose own log files or journal entries hold at least one record (they run, or ran, here)
     logging_services: set[str] = field(default_factory=set)
     ovs: OvsShow | None = None
     ovs_bridges: dict[str, Line] | None = None

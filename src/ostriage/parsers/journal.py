@@ -54,6 +54,7 @@ __all__ = [
     "UnitEventKind",
     "parse_journal_json",
     "parse_journal_text",
+    "unit_event",
     "unit_events",
 ]
 
@@ -304,13 +305,15 @@ _SAYS: tuple[tuple[re.Pattern[str], UnitEventKind], ...] = tuple(
 def unit_events(entries: Iterable[JournalEntry]) -> Iterator[UnitEvent]:
     """systemd's messages about units, from journal entries (other identifiers are skipped)."""
     for entry in entries:
-        if entry.ident in _MANAGERS:
-            event = _unit_event(entry)
-            if event is not None:
-                yield event
+        event = unit_event(entry)
+        if event is not None:
+            yield event
 
 
-def _unit_event(entry: JournalEntry) -> UnitEvent | None:
+def unit_event(entry: JournalEntry) -> UnitEvent | None:
+    """What one entry of the service manager says about a unit; ``None`` for anything else."""
+    if entry.ident not in _MANAGERS:
+        return None
     text = entry.message
     for regex, kind in _OLD_FORMS:
         m = regex.match(text)

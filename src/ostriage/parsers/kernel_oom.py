@@ -66,6 +66,7 @@ __all__ = [
     "MAX_TASKS",
     "REAPER_WINDOW",
     "Constraint",
+    "JournalOomParser",
     "MemcgCounter",
     "OomEvent",
     "OomLineParser",
@@ -277,13 +278,28 @@ class OomLineParser:
 
 def oom_events_from_journal(entries: Iterable[JournalEntry]) -> Iterator[OomEvent]:
     """OOM events from parsed journal entries (``parse_journal_json``/``parse_journal_text``)."""
-    scanner = _Scanner()
+    parser = JournalOomParser()
     for entry in entries:
+        yield from parser.feed(entry)
+    yield from parser.finish()
+
+
+class JournalOomParser:
+    """``oom_events_from_journal`` one entry at a time, for readers that route each entry themselves."""
+
+    __slots__ = ("_scanner",)
+
+    def __init__(self) -> None:
+        self._scanner = _Scanner()
+
+    def feed(self, entry: JournalEntry) -> Iterator[OomEvent]:
         if entry.ident == "kernel":
-            yield from scanner.feed(
+            yield from self._scanner.feed(
                 _Message(entry.line, entry.message, entry.timestamp, entry.monotonic, entry.host)
             )
-    yield from scanner.finish()
+
+    def finish(self) -> Iterator[OomEvent]:
+        yield from self._scanner.finish()
 
 
 class _Message(NamedTuple):

@@ -10,7 +10,7 @@ from ostriage.errors import ParseError
 from ostriage.evidence import Line
 from ostriage.facts.budget import unit_memory_limit
 from ostriage.facts.deployment import model_inputs, sane_estimate
-from ostriage.facts.model import Facts, UnitState
+from ostriage.facts.model import Facts, OmittedEvents, UnitState
 from ostriage.findings import (
     Citation,
     Finding,
@@ -309,6 +309,13 @@ def _recent(facts: Facts, unit: UnitState) -> list[UnitEvent]:
     return [e for e in unit.events if e.timestamp is None or end - e.timestamp <= RECENT]
 
 
+def _recent_omitted(facts: Facts, unit: UnitState) -> OmittedEvents | None:
+    """The unit's messages counted but not kept (a flood), when all of them are recent as ``_recent`` means it."""
+    omitted = unit.omitted
+    end = facts.collected_at or max((e.timestamp for e in unit.events if e.timestamp), default=None)
+    return omitted if omitted is not None and (end is None or omitted.within(end, RECENT)) else None
+
+
 @rule("SYS003", "unit-crash-looping-while-active")
 def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
     """A unit that systemd keeps restarting, so that it looks active (running) most of the time.
@@ -341,15 +348,24 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
     for unit in facts.units.values():
         props = unit.properties
         recent = _recent(facts, unit)
+        # a journal flooded with the unit's messages keeps its first and last ones: the others are counted
+        skipped = _recent_omitted(facts, unit)
         counters = [e for e in recent if e.kind is UnitEventKind.RESTART_SCHEDULED]
         exits = [e for e in recent if e.kind is UnitEventKind.MAIN_EXITED
                  and (e.code in ("killed", "dumped") or e.status not in (None, 0))]
         gave_up = [e for e in recent if e.kind is UnitEventKind.START_LIMIT_HIT]
         # journals that keep only systemd's job lines ("Starting X...") still show a loop
         started = unrequested_restarts(recent) if not counters else []
+        started_skipped = 0
         if started:  # the loop began with the start before its first restart
             starts = [e for e in recent if e.kind is started[0].kind]
             started = starts[max(starts.index(started[0]) - 1, 0):starts.index(started[0])] + started
+            if skipped is not None:  # starts nobody asked for: those with no stop among the skipped messages
+                started_skipped = max(skipped.counts.get(started[0].kind, 0)
+                                      - skipped.counts.get(UnitEventKind.STOPPING, 0), 0)
+        n_counters = len(counters) + (skipped.counts.get(UnitEventKind.RESTART_SCHEDULED, 0) if skipped else 0)
+        n_started = len(started) + started_skipped
+        n_exits = len(exits) + (skipped.failed_exits if skipped else 0)
         n_restarts = props.n_restarts if props else None
         counter = max((e.counter or 0 for e in counters), default=0)
         state = unit.active_state
@@ -366,7 +382,7 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
              and (last_restart is None or end is None or end - last_restart >= STABLE))
             or (quiet and (state == "active" or (state is None and not gave_up))
                 and not _ended_after(recent, last_restart)))
-        restarts = max(n_restarts or 0, counter, len(counters), len(started) - 1)
+        restarts = max(n_restarts or 0, counter, n_counters, n_started - 1)
         service = service_for_unit(unit.name)
         # a service's unit that systemd lists as failed is down, whatever the journal kept of how it got there
         failed = state == "failed" and service is not None
@@ -388,7 +404,7 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         statuses = sorted({f"{e.code}, status={e.status}/{e.status_name}" if e.status_name else f"{e.code}"
                            for e in exits if e.code})
         if settled:
-            shown = counter or max(len(started) - 1, 0) or restarts
+            shown = counter or max(n_started - 1, 0) or restarts
             yield unit_crash_looping_while_active.finding(
                 subject=unit.name,
                 severity=Severity.INFO,
@@ -404,7 +420,7 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
                                 "was taken: the loop ended." if end and last_restart else ": the loop ended.")),
                 evidence=tuple(evidence),
                 data={"unit": unit.name, "active_state": state, "n_restarts": n_restarts,
-                      "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": False},
+                      "journal_restart_counter": counter or None, "exits": n_exits, "start_limit_hit": False},
             )
             continue
         if failed and restarts < LOOP_RESTARTS and not gave_up:
@@ -413,7 +429,7 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         elif started and not counters:
             first = started[0].timestamp
             span = f" in {_span(first, last_restart)}" if first and last_restart else ""
-            summary = (f"{unit.name} was started {len(started)} times{span}, without anyone asking for a restart"
+            summary = (f"{unit.name} was started {n_started} times{span}, without anyone asking for a restart"
                        + (f" (last {when(last_restart)})" if last_restart else ""))
         elif looks_fine:
             summary = (f"{unit.name} looks {state} but has been restarted {restarts} times"
@@ -425,8 +441,8 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line, Mark.RESTART, unit.name,
                                   headline=e in ends)
                     for e in counters if e.timestamp and e.counter]
-        loop = [(1, started[0]), (len(started), started[-1])] if started else []
-        timeline += [TimelineEntry(e.timestamp, f"{unit.name} started ({i} of {len(started)})", e.line, Mark.RESTART,
+        loop = [(1, started[0]), (n_started, started[-1])] if started else []
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name} started ({i} of {n_started})", e.line, Mark.RESTART,
                                    unit.name) for i, e in loop if e.timestamp]
         timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line, Mark.GAVE_UP,
                                    unit.name) for e in gave_up[-1:] if e.timestamp]
@@ -446,5 +462,5 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
                    ". Whether it runs now is not known (no systemctl show or list-units).")),
             evidence=tuple(evidence),
             data={"unit": unit.name, "active_state": state, "n_restarts": n_restarts,
-                  "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": bool(gave_up)},
+                  "journal_restart_counter": counter or None, "exits": n_exits, "start_limit_hit": bool(gave_up)},
         )
