@@ -39,8 +39,9 @@ __all__ = ["HEAD", "MAX_PIDS", "MAX_UNITS", "TAIL", "JournalReader", "UnitEventL
 #: messages kept per unit: the first ``HEAD`` and the last ``TAIL``
 HEAD = 16
 TAIL = 240
-#: units whose messages are held at once
-MAX_UNITS = 256
+#: units whose messages are held at once: a quiet Ubuntu compute node's journal names ~370 (mounts, scopes,
+#: timers, units known only by description), so past this it is a flood of short-lived units
+MAX_UNITS = 1024
 #: pids of service entries remembered (to tell whose pid a kernel OOM record names)
 MAX_PIDS = 65_536
 #: entries remembered at the first second of a journal file's span (to tell them from those before it)
@@ -135,7 +136,9 @@ class UnitEventLog:
 
     def _make_room(self) -> None:
         """Forget half of the units that may be forgotten, those with the fewest messages first."""
-        candidates = sorted((u.count, k) for k, u in self._units.items() if not u.protected)
+        # a key holds a unit or, for messages that name none, a description: the other is None
+        candidates = sorted(((u.count, k[0] or "", k[1] or ""), k) for k, u in self._units.items()
+                            if not u.protected)
         for _, key in candidates[: max(len(candidates) // 2, 1)]:
             self.forgotten += self._units.pop(key).count
             self.forgotten_units += 1
