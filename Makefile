@@ -37,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/diagnose_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info

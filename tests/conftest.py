@@ -13,8 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ostriage.cli import main
+
+# Property tests draw fresh random examples on every run (no fixed seed: a seed that happens to pass
+# would hide a bug from everyone). Nothing in them may depend on the machine's speed, so no deadline and
+# no "too slow" health check: on two shared cores a slow example is not a failure. A failure prints its
+# seed and a @reproduce_failure blob; `pytest --hypothesis-seed=N` replays a whole run, and a failing
+# example saved in .hypothesis/ (untracked, removed by `make clean`) is replayed first by the next run in
+# the same checkout, never in a fresh clone. `--hypothesis-profile=thorough` hunts with 50x the examples.
+settings.register_profile("ostriage", max_examples=300, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", settings.get_profile("ostriage"), max_examples=15_000)
+settings.load_profile("ostriage")
 
 # the steering repository's shared/ beside this checkout; OSTRIAGE_SHARED points elsewhere (a clone in /tmp)
 SHARED = Path(os.environ.get("OSTRIAGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))

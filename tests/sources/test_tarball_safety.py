@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import random
 import tarfile
 from pathlib import Path
 
@@ -206,7 +207,7 @@ def test_not_a_sosreport(make_tar: MakeTar, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("ostriage-sos-*")), "temporary directory left behind"
 
 
-@pytest.mark.parametrize("content", [b"", b"this is not a tarball at all\n" * 100, os.urandom(4096)])
+@pytest.mark.parametrize("content", [b"", b"this is not a tarball at all\n" * 100, random.Random(4096).randbytes(4096)])
 def test_not_a_tarball_with_a_tarball_name(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "sosreport-x.tar.xz"
     path.write_bytes(content)
@@ -224,7 +225,7 @@ def test_xz_of_something_else(tmp_path: Path) -> None:
 
 def test_zstd_is_named(tmp_path: Path) -> None:
     path = tmp_path / "sosreport-x.tar.zst.tar"
-    path.write_bytes(b"\x28\xb5\x2f\xfd" + os.urandom(64))
+    path.write_bytes(b"\x28\xb5\x2f\xfd" + random.Random(64).randbytes(64))
     with pytest.raises(SourceError, match="zstd-compressed archives are not supported"):
         SosReport(path)
 
