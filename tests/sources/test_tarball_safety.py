@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import lzma
 import os
 import random
@@ -335,3 +336,21 @@ def test_giant_long_name_header_is_refused(make_tar: MakeTar) -> None:
     with SosReport(make_tar(*MINIMAL, file(huge, "x"), file(f"{TOP}/etc/neutron/after.conf", "x"))) as report:
         assert "over the 1048576-byte limit" in messages(report)
         assert report.command("date") is not None
+
+
+def test_modes_from_the_archive_are_not_applied(tmp_path: Path) -> None:
+    """Set-id and world-writable bits in a member's header stay in the archive (the same on every Python:
+    the files are written by ostriage, not by tarfile's extraction filters, which 3.11.2 lacks)."""
+    path = tmp_path / "report.tar"
+    with tarfile.open(path, "w") as tar:
+        for member in MINIMAL:
+            info = tarfile.TarInfo(member.name)
+            info.type, info.size = member.kind, len(member.data)
+            tar.addfile(info, io.BytesIO(member.data))
+        info = tarfile.TarInfo(f"{TOP}/etc/neutron/neutron.conf")
+        info.mode, info.size = 0o6777, 9
+        tar.addfile(info, io.BytesIO(b"[DEFAULT]"))
+    with SosReport(path) as report:
+        unpacked = report.root / "etc/neutron/neutron.conf"
+        assert unpacked.read_bytes() == b"[DEFAULT]"
+        assert unpacked.stat().st_mode & 0o7002 == 0
