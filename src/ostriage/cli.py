@@ -280,6 +280,8 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
         if rollback:
             backup, restored = undo(source, options)
             click.echo(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}")
+            click.echo(f"backup set kept in {backup} (rolled back)" if backup.exists() else "backup set removed: "
+                       "every file is back as it was (checksum, mode, owner): nothing of the fix is left in the copy")
             sys.exit(0)
         result = fix(source, options)
         label = source.label
