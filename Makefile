@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab lab-down lab-test bench clean
+.PHONY: demo test lab lab-down lab-clean lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,18 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench
 
-# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md
+# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md.
+# ALLOW_HOST_UPGRADES=1 lets apt upgrade host packages if adding systemd-container/debootstrap needs it.
 lab:
-	PYTHONPATH=lab $(PYTHON) -m ostlab up
+	PYTHONPATH=lab $(PYTHON) -m ostlab up $(if $(ALLOW_HOST_UPGRADES),--allow-host-upgrades)
 	PYTHONPATH=lab $(PYTHON) -m ostlab scenario seed
 
 lab-down:
 	PYTHONPATH=lab $(PYTHON) -m ostlab down
+
+# down, then remove the lab's cache (/var/cache/ostriage-lab, about 2 GB)
+lab-clean:
+	PYTHONPATH=lab $(PYTHON) -m ostlab clean
 
 lab-test: $(STAMP)
 	$(BIN)/pytest -v -m lab tests/lab -p no:cacheprovider

@@ -65,11 +65,16 @@ def test_a_signal_removes_the_unpacked_tarball(signum: int, code: int, message: 
     process = subprocess.Popen([sys.executable, "-c", STOP_IN_EXTRACTION, str(marker), "diagnose",
                                 str(make_tar_of_the_seed)], env={**os.environ, "TMPDIR": str(temp)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for(marker, process)
-    assert Path(marker.read_text()).is_dir()  # unpacking under TMPDIR
-    assert list(temp.iterdir())
-    process.send_signal(signum)
-    out, err = process.communicate(timeout=120)
+    try:
+        _wait_for(marker, process)
+        assert Path(marker.read_text()).is_dir()  # unpacking under TMPDIR
+        assert list(temp.iterdir())
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:  # a failed assertion must not leave it waiting in its sleep
+            process.kill()
+            process.wait()
     assert process.returncode == code
     assert (out, err.decode().strip()) == (b"", message)
     assert list(temp.iterdir()) == []
