@@ -408,3 +408,19 @@ def test_property_systemd_one_setting_changes_and_nothing_else(
     assert_everything_else_byte_for_byte(text, out, section, new_value,
                                          lambda t: systemd_setting_lines(t, section, key))
     assert set_option(out, section, key, new_value, "systemd") == out
+
+
+# -- the same class of bug in the readers: a missing final newline must change nothing they read ---------
+
+
+@given(oslo_files())
+def test_property_oslo_reads_a_file_the_same_without_its_final_newline(file: tuple[str, Sequence[str]]) -> None:
+    text, _ = file
+    bare = text.removesuffix("\n").removesuffix("\r")
+    assert effective(ini(bare)) == effective(ini(bare + ("\r\n" if "\r\n" in text else "\n")))
+
+
+@given(unit_files())
+def test_property_systemd_reads_a_file_the_same_without_its_final_newline(text: str) -> None:
+    bare = text.removesuffix("\n")
+    assert list(parse_unit_file(numbered(bare))) == list(parse_unit_file(numbered(bare + "\n")))
