@@ -24,12 +24,17 @@ SEED = ROOT / "examples" / "seed-incident"
 
 # The console script's own entry point in a process that stops inside the tarball's extraction, right after
 # the first member is written, until a signal arrives: the test needs no guess of how long unpacking takes.
+# It starts as a command typed at a terminal does: Ctrl-C not ignored (a background job inherits SIGINT
+# ignored, which ostriage then keeps ignoring, as it should); argv[2] names signals to ignore, as nohup does.
 STOP_IN_EXTRACTION = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for name in filter(None, sys.argv[2].split(",")):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
     from ostriage.sources import _tarball
 
-    marker, sys.argv = Path(sys.argv[1]), ["ostriage", *sys.argv[2:]]
+    marker, sys.argv = Path(sys.argv[1]), ["ostriage", *sys.argv[3:]]
     written = _tarball._Extractor._unpack
 
     def unpack_then_wait(self, member, rel):
@@ -44,7 +49,7 @@ STOP_IN_EXTRACTION = textwrap.dedent("""
 """)
 
 
-def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 120
     while not path.exists():
         assert process.poll() is None, process.communicate()
@@ -59,25 +64,41 @@ def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
 ])
 def test_a_signal_removes_the_unpacked_tarball(signum: int, code: int, message: str, tmp_path: Path,
                                                make_tar_of_the_seed: Path) -> None:
+    code_seen, out, err = _interrupt_extraction(tmp_path, make_tar_of_the_seed, [signum])
+    assert code_seen == code
+    assert (out, err.strip()) == ("", message)
+
+
+def test_a_signal_ignored_at_start_stays_ignored(tmp_path: Path, make_tar_of_the_seed: Path) -> None:
+    """Under nohup SIGHUP is ignored before ostriage starts: the hang-up does nothing, the SIGTERM after it ends
+    the run (and still cleans up)."""
+    code, _, err = _interrupt_extraction(tmp_path, make_tar_of_the_seed, [signal.SIGHUP, signal.SIGTERM],
+                                         ignored="SIGHUP")
+    assert (code, err.strip()) == (143, "ostriage: error: interrupted by SIGTERM")
+
+
+def _interrupt_extraction(tmp_path: Path, tarball: Path, signals: list[int], ignored: str = "") -> tuple[int, str, str]:
+    """Start `diagnose TARBALL`, send ``signals`` once it is unpacking; its exit code and output, after checking
+    that the temporary directory it unpacked into is gone."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     marker = tmp_path / "extracting"
-    process = subprocess.Popen([sys.executable, "-c", STOP_IN_EXTRACTION, str(marker), "diagnose",
-                                str(make_tar_of_the_seed)], env={**os.environ, "TMPDIR": str(temp)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-c", STOP_IN_EXTRACTION, str(marker), ignored, "diagnose",
+                                str(tarball)], env={**os.environ, "TMPDIR": str(temp)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(marker, process)
         assert Path(marker.read_text()).is_dir()  # unpacking under TMPDIR
         assert list(temp.iterdir())
-        process.send_signal(signum)
+        for signum in signals:
+            process.send_signal(signum)
         out, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:  # a failed assertion must not leave it waiting in its sleep
             process.kill()
             process.wait()
-    assert process.returncode == code
-    assert (out, err.decode().strip()) == (b"", message)
     assert list(temp.iterdir()) == []
+    return process.returncode, out, err
 
 
 @pytest.fixture
@@ -93,6 +114,7 @@ def make_tar_of_the_seed(tmp_path: Path) -> Path:
 # A Ctrl-C delivered while click is being imported (the console script's first quarter second).
 CTRL_C_WHILE_IMPORTING = textwrap.dedent("""
     import os, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even when run in the background
 
     class CtrlC:
         def find_spec(self, name, path=None, target=None):
