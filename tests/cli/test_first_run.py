@@ -1,6 +1,7 @@
-"""Runs that end early, as real processes: SIGINT, SIGTERM and SIGHUP remove the unpacked tarball and exit with
-128 + the signal; a Ctrl-C while the modules import prints one line, not a traceback; a closed pipe is 141 for
-every command, --help and --version included; ``--help`` lists every exit code, as the README does."""
+"""What a first run meets, as real processes: SIGINT, SIGTERM and SIGHUP remove the unpacked tarball and exit
+with 128 + the signal; a Ctrl-C while the modules import prints one line, not a traceback; a closed pipe is 141
+for every command, --help and --version included; ``--help`` lists every exit code, as the README does;
+``diagnose /`` says what it does and what else there is."""
 
 from __future__ import annotations
 
@@ -171,3 +172,10 @@ def test_help_lists_every_exit_code(ostriage) -> None:  # type: ignore[no-untype
     documented = set(re.findall(r"\b(\d{2,3}) [a-z(]", readme.split("Exit codes:", 1)[1].split("\n\n", 1)[0]))
     own = {line.split()[0] for lines in BY_COMMAND.values() for line in lines}
     assert documented == set(codes) | {code for code in own if len(code) > 1}
+
+
+def test_diagnose_slash_says_it_reads_a_copy_not_the_live_host(ostriage) -> None:  # type: ignore[no-untyped-def]
+    run = ostriage("diagnose", "/", "--format", "json")
+    assert run.code in (0, 1, 2, 66)  # 66 where / has no etc/systemd, etc/neutron or etc/nova
+    assert run.err.startswith("ostriage: note: / is read as a copy of a host's files, as --root / would; without "
+                              "TARGET ostriage reads this host live, the output of its commands included\n")
