@@ -9,9 +9,12 @@ __all__ = ["BY_COMMAND", "COMMON", "epilog"]
 BY_COMMAND = {
     "diagnose": ("0 healthy", "1 warnings", "2 critical"),
     "lint": ("0 clean", "1 warnings (with --fail-on warning)", "2 errors"),
-    "predict": ("0 fits (or no budget known)", "1 at risk", "2 will OOM"),
+    "predict": ("0 fits (or no budget known)", "1 at risk", "2 will OOM, or will not start"),
     "fix": ("0 nothing to change, or applied and verified", "1 changes planned but not applied",
-            "2 applied but verification failed (rolled back)"),
+            "2 applied but verification failed (rolled back)", "66 --apply refused before writing anything",
+            "71 a write failed midway and so did the automatic rollback (run fix --rollback)",
+            "74 a write failed midway; every file was rolled back automatically",
+            "75 a file is locked by another process (nothing written; try again)"),
 }
 
 #: Codes every command shares.

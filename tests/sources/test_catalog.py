@@ -259,6 +259,7 @@ def test_catalog_only_names_known_tools(tmp_path: Path) -> None:
         "ovs-vsctl",
         "ovn-sbctl",
         "ovn-nbctl",
+        "ovs-appctl",
         "ls",
         "free",
         "date",

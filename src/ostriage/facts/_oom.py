@@ -39,9 +39,21 @@ def _score(e: OomEvent) -> tuple[int, int, int]:
 
 def _fix_year(e: OomEvent, collected_at: datetime | None) -> OomEvent:
     """Syslog prefixes carry no year: a time after the collection must belong to the year before."""
-    if e.timestamp and collected_at and e.timestamp > collected_at + timedelta(days=1):
-        return replace(e, timestamp=e.timestamp.replace(year=e.timestamp.year - 1))
+    if e.timestamp and collected_at and e.timestamp - collected_at > timedelta(days=1) and e.timestamp.year > 1:
+        stamp = e.timestamp
+        # Feb 29 has no day in the year before: the last day of that February is the closest time there is
+        day = 28 if (stamp.month, stamp.day) == (2, 29) else stamp.day
+        return replace(e, timestamp=stamp.replace(year=stamp.year - 1, day=day))
     return e
+
+
+def _shifted(when: datetime, seconds: float) -> datetime | None:
+    """``when`` plus ``seconds`` (since boot, read from a log): ``None`` when a corrupt time since boot puts
+    it outside the calendar."""
+    try:
+        return when + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return None
 
 
 def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: datetime | None,
@@ -53,7 +65,9 @@ def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: dateti
         for event in stream:
             event = _fix_year(event, collected_at)
             if event.timestamp and event.monotonic is not None:
-                boots.append(event.timestamp - timedelta(seconds=event.monotonic))
+                started = _shifted(event.timestamp, -event.monotonic)
+                if started is not None:
+                    boots.append(started)
             k = _key(event)
             if k not in best or _score(event) > _score(best[k]):
                 best[k] = event
@@ -64,7 +78,7 @@ def merge_oom_events(streams: Iterable[Iterable[OomEvent]], collected_at: dateti
     merged = []
     for event in best.values():
         if event.timestamp is None and event.monotonic is not None and boot is not None:
-            event = replace(event, timestamp=boot + timedelta(seconds=event.monotonic))
+            event = replace(event, timestamp=_shifted(boot, event.monotonic))
         merged.append(event)
     merged.sort(key=lambda e: (e.timestamp or datetime.min, e.monotonic or 0.0))
     return merged
@@ -91,8 +105,8 @@ def align_boot_time(boot: datetime, events: Iterable[OomEvent], notices: Iterabl
     def matches(candidate: datetime) -> int:
         hits = 0
         for monotonic, unit in kills:
-            at = candidate + timedelta(seconds=monotonic)
-            hits += any(at <= t <= at + NOTICE_LAG for t in seen.get(unit, ()))
+            at = _shifted(candidate, monotonic)
+            hits += at is not None and any(timedelta(0) <= t - at <= NOTICE_LAG for t in seen.get(unit, ()))
         return hits
 
     steps = int(UPTIME_SLACK / _STEP)

@@ -14,9 +14,11 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
 from ostriage.facts._logs import journal_log_events, scan_service_logs
+from ostriage.facts._modified import modified_files
 from ostriage.facts._oom import align_boot_time, merge_oom_events
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
+from ostriage.facts.ovn_db import ovn_databases
 from ostriage.knowledge.releases import parse_neutron_version
 from ostriage.knowledge.services import SERVICES
 from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
@@ -46,10 +48,15 @@ KERNEL_LOGS = ("/var/log/kern.log", "/var/log/messages", "/var/log/syslog")
 _JOURNALS = ("journal", "journal-previous-boot")
 
 
+#: how the tables of ss (with and without the Netid column), netstat and lsof start
+_SOCKET_HEADERS = ("Netid", "State", "Proto", "COMMAND")
+
+
 class _Collector:
     def __init__(self, source: Source) -> None:
         self.source = source
         collected = source.collected_at()
+        self.collected = collected  # with its UTC offset, to place file times on the host's clock
         self.facts = Facts(target=source.label, kind=source.kind,
                            collected_at=collected.replace(tzinfo=None) if collected else None)
         self.year = self.facts.collected_at.year if self.facts.collected_at else None
@@ -58,6 +65,7 @@ class _Collector:
         self.unit_events: list[UnitEvent] = []
         self.properties: list[UnitProperties] = []
         self.banners: list[VersionBanner] = []
+        self.packages: list[Package] = []
 
     def guarded(self, what: str, part: Callable[[], None]) -> None:
         """Run one part; a parser bug costs that part only, and is reported by name."""
@@ -130,11 +138,15 @@ class _Collector:
             return None, False
         proc = self.source.read_lines("/proc/uptime")
         up = parse_proc_uptime(proc) if proc is not None else None
-        if up is not None:
-            return self.facts.collected_at - up, False
-        out = self.source.command("uptime")
-        up = parse_uptime(out.lines) if out is not None else None
-        return (self.facts.collected_at - up, True) if up is not None else (None, False)
+        approximate = False
+        if up is None:
+            out = self.source.command("uptime")
+            up = parse_uptime(out.lines) if out is not None else None
+            approximate = True
+        try:
+            return (self.facts.collected_at - up, approximate) if up is not None else (None, False)
+        except OverflowError:  # an uptime longer than the calendar before the collection: no boot time
+            return None, False
 
     def systemctl(self) -> None:
         out = self.source.command("systemctl-show-all")
@@ -172,7 +184,14 @@ class _Collector:
         parsers: dict[str, Callable[[Iterable[Line]], Iterator[Listener]]] = {
             Format.SS_ALL: parse_ss, Format.SS_LISTEN_TCP: parse_ss,
             Format.NETSTAT: parse_netstat, Format.LSOF: parse_lsof}
-        self.facts.listeners = list(parsers[out.format](out.lines))
+        lines = list(out.lines)
+        listeners = list(parsers[out.format](lines))
+        # ss, netstat and lsof all print a header: without one (an empty file, a failed command, garbage)
+        # "no listener" would mean "no data", not "nothing listens"
+        if not listeners and not any(line.text.lstrip().startswith(_SOCKET_HEADERS) for line in lines):
+            self.facts.missing.append(f"listening sockets ({out.origin} holds no socket table)")
+            return
+        self.facts.listeners = listeners
         self.facts.listeners_origin = out.origin
 
     def configs(self) -> None:
@@ -181,6 +200,10 @@ class _Collector:
         extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems),
                  mysql_config(self.source, self.facts.problems))
         self.facts.configs.update({c.service: c for c in extra if c is not None})
+
+    def modified(self) -> None:
+        self.facts.modified = modified_files(self.source, self.collected, self.facts.configs,
+                                             self.facts.units.values())
 
     def logs(self) -> None:
         pids = self.facts.log_pids
@@ -228,6 +251,7 @@ class _Collector:
         if out is not None:
             parse = parse_rpm_list if out.format is Format.INSTALLED_RPMS else parse_dpkg_list
             packages += parse(out.lines)
+        self.packages = packages
         found = neutron_package(packages)
         if found is None:
             # a venv or container install: only pip knows (and a live `pip list` is slow, so only then)
@@ -238,6 +262,9 @@ class _Collector:
             version, line = self.banners[-1].version, self.banners[-1].line
         if version is not None:
             self.facts.release, self.facts.release_line = parse_neutron_version(version), line
+
+    def ovn(self) -> None:
+        self.facts.ovn_db = ovn_databases(self.source, self.packages, self.facts.processes)
 
 
 def collect(source: Source) -> Facts:
@@ -250,9 +277,11 @@ def collect(source: Source) -> Facts:
     c.guarded("systemd units", c.units)
     c.guarded("listening sockets", c.listeners)
     c.guarded("OpenStack configuration", c.configs)
+    c.guarded("configuration times", c.modified)
     c.guarded("OpenStack logs", c.logs)
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)
     c.guarded("neutron release", c.release)
+    c.guarded("OVN databases", c.ovn)
     c.facts.problems[:0] = source.problems
     return c.facts

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ostriage.evidence import Line
+from ostriage.facts.ovn_db import OvnDatabases
 from ostriage.knowledge.releases import NeutronRelease
 from ostriage.parsers.ini import IniFile, IniValue
 from ostriage.parsers.journal import UnitEvent
@@ -23,7 +24,7 @@ from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import Setting
 from ostriage.sources.base import Problem
 
-__all__ = ["ConfigSet", "Facts", "LogEvent", "Sized", "UnitState"]
+__all__ = ["ConfigSet", "Facts", "LogEvent", "Modified", "Sized", "UnitState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,17 @@ class LogEvent:
     record: LogRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Modified:
+    """A configuration file's last change: ``time`` on the host's wall clock, like every time of the facts;
+    ``owner`` the service or unit that reads it, ``shown`` the path as it is cited."""
+
+    path: str
+    shown: str
+    time: datetime
+    owner: str
+
+
 @dataclass
 class Facts:
     target: str
@@ -98,6 +110,10 @@ class Facts:
     neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
+    #: the OVN databases (rows per table, file sizes, raft, ovsdb-server); None when the host shows none
+    ovn_db: OvnDatabases | None = None
+    #: when the services' configuration files and units last changed, where the host's own times are known
+    modified: list[Modified] = field(default_factory=list)
 
     def unit(self, name: str) -> UnitState | None:
         return self.units.get(name)
@@ -119,5 +135,6 @@ class Facts:
             "cpu_count": self.cpu_count.value if self.cpu_count else None,
             "neutron_networks": self.neutron_networks.value if self.neutron_networks else None,
             "neutron_release": str(self.release) if self.release else None,
+            "ovn": self.ovn_db.summary() if self.ovn_db else None,
             "missing": list(self.missing),
         }

@@ -30,6 +30,10 @@ SIGNATURES: tuple[Signature, ...] = (
     # neutron/plugins/ml2/drivers/type_tunnel.py _parse_tunnel_ranges: LOG.info("%(type)s ID ranges: %(range)s")
     _sig("neutron.tunnel-ranges", r"^(?P<type>\w+) ID ranges: (?P<ranges>\[.*\])\s*$",
          "neutron type_tunnel.py", " ID ranges: "),
+    # neutron_lib/exceptions.py NetworkTunnelRangeError, raised by type_tunnel.py _parse_tunnel_ranges at start:
+    # "Invalid network tunnel range: '%(tunnel_range)s' - %(error)s." (the traceback's last line)
+    _sig("neutron.tunnel-range-invalid", r"Invalid network tunnel range: '(?P<range>[^']*)' - (?P<error>.*?)\.?\s*$",
+         "neutron-lib exceptions.py", "Invalid network tunnel range: "),
     # neutron/plugins/ml2/drivers/type_vlan.py _parse_network_vlan_ranges
     _sig("neutron.vlan-ranges", r"^Network VLAN ranges: (?P<ranges>\{.*\})\s*$",
          "neutron type_vlan.py", "Network VLAN ranges: "),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ostriage.report._escape import visible_tree
+from ostriage.report._escape import shown_tree
 
 __all__ = ["render_markdown"]
 
@@ -57,7 +57,7 @@ def _head(f: dict[str, Any]) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    doc = visible_tree(doc)
+    doc = shown_tree(doc)
     findings = {f["key"]: f for f in doc["findings"]}
     t = doc["target"]
     p = _prose

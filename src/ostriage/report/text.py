@@ -16,7 +16,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ostriage.report._escape import visible_tree
+from ostriage.report._escape import shown_tree
 
 __all__ = ["render_text"]
 
@@ -67,7 +67,7 @@ def render_text(doc: dict[str, Any], out: TextIO, *, color: bool | None = None, 
     buffer = io.StringIO()
     terminal = out.isatty() if color is None else color
     console = Console(file=buffer, force_terminal=terminal, no_color=not terminal, width=width, highlight=False)
-    _render(visible_tree(doc), console)
+    _render(shown_tree(doc), console)
     # rich pads wrapped lines to the width; trailing blanks are noise in a ticket
     out.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 

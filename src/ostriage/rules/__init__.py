@@ -9,6 +9,7 @@ from ostriage.rules import (  # noqa: F401 - imported for registration
     nova_cascade,
     oom,
     ovn,
+    ovn_southbound,
     ovs_agent,
     systemd_limits,
 )

@@ -9,12 +9,19 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts.model import Facts, UnitState
 from ostriage.facts.victims import Victim, victim_of
-from ostriage.findings import Citation
+from ostriage.findings import Citation, Link, Ref, Relation
 from ostriage.knowledge.services import Service, service_for_comm
 from ostriage.parsers.kernel_oom import OomEvent
 
-__all__ = ["KillGroup", "cite", "deployed", "hog_of", "host_path", "human_bytes", "kills_by_victim", "service_unit",
-           "when"]
+__all__ = ["NEUTRON_EXITS_AT_START", "KillGroup", "cite", "deployed", "hog_of", "host_path", "human_bytes",
+           "kills_by_victim", "service_unit", "when"]
+
+#: what a configuration neutron-server refuses at start causes: a restart loop, and no API port
+NEUTRON_EXITS_AT_START = (
+    Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", "neutron-server.service"),
+         "neutron exits at every start"),
+    Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"), "neutron exits before binding its port"),
+)
 
 
 def human_bytes(n: float) -> str:

@@ -45,7 +45,7 @@ def api_port_not_listening(facts: Facts) -> Iterator[Finding]:
         port, port_line = service.api_port, None
         config = facts.configs.get(service.name)
         if service.name == "neutron-server" and config is not None:
-            bind = opts.bind_port(config.ini)
+            bind = opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT)
             port, port_line = bind.value, bind.line
         if port in ports:
             continue

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ostriage.facts.model import Facts
-from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
+from ostriage.findings import Citation, Finding, Link, Mark, Ref, Relation, Severity, TimelineEntry
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import service_by_name
-from ostriage.rules._common import when
+from ostriage.rules._common import service_unit, when
 from ostriage.rules._registry import rule
 
 
@@ -45,7 +45,7 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
         keystoneauth1/session.py (ConnectFailure); nova/api/openstack/wsgi.py (Unexpected exception in API method).
     """
     config = facts.configs.get("neutron-server")
-    port = opts.bind_port(config.ini).value if config else 9696
+    port = opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT).value if config else 9696
     failures = [e for e in facts.events("keystoneauth.connect-failure", "nova-api")
                 if e.groups.get("port") == str(port) or "/v2.0/" in e.groups.get("url", "")]
     if not failures:
@@ -58,8 +58,13 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
         evidence.append(Citation(unexpected[-1].line))
     if errors:
         evidence.append(Citation(errors[-1].line, f"{len(errors)} HTTP 500 response(s)"))
-    timeline = [TimelineEntry(e.timestamp, "nova-api cannot reach neutron (HTTP 500)", e.line)
-                for e in (first, last) if e.timestamp]
+    nova = service_unit(facts, service_by_name("nova-api"))
+    where = nova.name if nova else "nova-api"  # the chart's row: the unit, as for the other findings
+    timeline = [TimelineEntry(e.timestamp, "nova-api cannot reach neutron (HTTP 500)", e.line, Mark.CONNECT_FAILURE,
+                              where, headline=e in (first, last))
+                for e in failures if e.timestamp]
+    timeline += [TimelineEntry(e.timestamp, "nova-api answered HTTP 500", e.line, Mark.HTTP_5XX, where,
+                               headline=False) for e in errors if e.timestamp]
     yield nova_api_neutron_connect_failure.finding(
         subject="nova-api",
         severity=Severity.CRITICAL,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from ostriage.facts.model import Facts
-from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
+from ostriage.findings import Citation, Finding, Link, Mark, Ref, Relation, Severity, TimelineEntry
 from ostriage.rules._common import KillGroup, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
 
@@ -122,9 +122,11 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
         if service is not None and service.api_port is not None:
             links.append(Link(Relation.CAUSES, Ref("api-port-not-listening", service.name),
                               f"the killed {service.name} cannot serve port {service.api_port}"))
-        timeline = [TimelineEntry(e.timestamp, f"{name} OOM-killed (anon-rss {_kib(e.anon_rss_kb)})", e.kill_line)
-                    for e in dict.fromkeys([group.first, group.last])
-                    if e.timestamp and e.kill_line]
+        ends = (group.first, group.last)
+        timeline = [TimelineEntry(e.timestamp, f"{name} OOM-killed (anon-rss {_kib(e.anon_rss_kb)})", e.kill_line,
+                                  Mark.OOM_KILL, name, e.anon_rss_kb * 1024 if e.anon_rss_kb is not None else None,
+                                  e.memcg_limit_kb * 1024 if e.memcg_limit_kb else None, headline=e in ends)
+                    for e in group.events if e.timestamp and e.kill_line]
         yield service_oom_kill_loop.finding(
             subject=name,
             severity=severity,

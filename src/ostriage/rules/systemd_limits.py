@@ -16,6 +16,7 @@ from ostriage.findings import (
     Finding,
     FixSafety,
     Link,
+    Mark,
     Ref,
     Relation,
     Remedy,
@@ -24,13 +25,14 @@ from ostriage.findings import (
     UnitEdit,
 )
 from ostriage.knowledge import neutron_options as opts
+from ostriage.knowledge.memory_figure import Figure, figure
 from ostriage.knowledge.neutron_memory import GIB, estimate
 from ostriage.knowledge.services import service_for_unit
 from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.rules._common import hog_of, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
-from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, span_text
+from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, need_text
 
 #: OOMScoreAdjust at or below this makes a process (nearly) never chosen by the OOM killer
 PROTECTED_SCORE = -900
@@ -45,8 +47,9 @@ STABLE = timedelta(hours=1)
 HEADROOM = 1.25
 
 
-def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
-    """Predicted neutron-server peak (low, high) and whether its ranges alone explain it."""
+def _neutron_need(facts: Facts) -> tuple[Figure, bool] | None:
+    """neutron-server's predicted need (the memory model's leading figure) and whether its ranges alone
+    explain it."""
     config = facts.configs.get("neutron-server")
     if config is None:
         return None
@@ -54,9 +57,12 @@ def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
         all_ids = opts.tunnel_id_ranges(config.ini) or (IdRange(1, 1),)
     except ParseError:
         return None
-    est = estimate(model_inputs(facts, all_ids))
+    inputs = model_inputs(facts, all_ids)
+    est = estimate(inputs)
     large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
-    return est.service_peak.low, est.service_peak.high, large
+    # an unbounded Southbound table in every worker explains the memory as well as a range does
+    replica = est.sb_replica.per_process[0] if est.sb_replica else 0.0
+    return figure(inputs), large or replica >= LARGE_SYNC_BYTES
 
 
 def _round_up_gib(n: float) -> str:
@@ -97,13 +103,14 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         group = groups.get(unit.name)
         service = service_for_unit(unit.name)
         need = _neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
-        predicted_over = need is not None and need[0] > limit
+        predicted_over = need is not None and need[0].fits(limit) is False
         if group is None and not predicted_over:
             continue
-        if need is not None and need[1] * HEADROOM <= limit:
+        if need is not None and need[0].fits(limit / HEADROOM) is True:
             continue  # the present configuration fits: the kills came from something else, or from the past
-        explained_elsewhere = need is not None and need[2]
-        after_fix = sane_estimate(facts).service_peak.high if explained_elsewhere else (need[1] if need else None)
+        explained_elsewhere = need is not None and need[1]
+        after_fix = sane_estimate(facts).service_peak.high if explained_elsewhere else (
+            need[0].service if need else None)
         evidence: list[Citation] = [Citation(line, f"{key}={human_bytes(limit)}")] if line else []
         if group is not None:
             kill = group.memcg_kills[-1]
@@ -111,7 +118,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 evidence.append(Citation(kill.kill_line, f"killed at the limit, {len(group.memcg_kills)} time(s)"))
         relation = Relation.AGGRAVATES if explained_elsewhere else Relation.CAUSES
         summary = (f"{unit.name}: {key}={human_bytes(limit)} "
-                   + (f"is below neutron's predicted need ({span_text(need[0], need[1], human_bytes)})"
+                   + (f"is below neutron's predicted need of {need_text(need[0])}"
                       if need else f"was hit {len(group.memcg_kills) if group else 0} time(s)"))
         edit_needed = after_fix is None or after_fix * HEADROOM > limit
         new_value = _round_up_gib(after_fix * HEADROOM) if after_fix else "infinity"
@@ -136,14 +143,15 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 + (f"; it did so {len(group.memcg_kills)} time(s), last at {when(group.last.timestamp)}"
                    if group else "")
                 + ". "
-                + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would only "
-                   "move the kill to the whole machine." if explained_elsewhere else
+                + ("The memory itself is explained by neutron's configuration (its segment ranges, or a Southbound "
+                   "table it keeps in every worker): raising the limit alone would only move the kill to the "
+                   "whole machine." if explained_elsewhere else
                    "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=remedy,
             links=(Link(relation, Ref("service-oom-kill-loop", unit.name), "kills happen at this limit"),),
             data={"unit": unit.name, "setting": key, "limit_bytes": limit,
-                  "predicted_need_bytes": list(need[:2]) if need else None,
+                  "predicted_need_bytes": [need[0].span.low, need[0].span.high] if need else None,
                   "need_after_fix_bytes": after_fix},
         )
 
@@ -156,7 +164,7 @@ def _drop_in_of(line: Line | None) -> str | None:
 
 def _protection(unit: UnitState) -> tuple[int, Line | None] | None:
     setting = unit.setting("OOMScoreAdjust")
-    if setting is not None and setting.value.lstrip("-").isdigit():
+    if setting is not None and setting.value.lstrip("-").isdecimal():
         return int(setting.value), setting.line
     if unit.properties is not None and unit.properties.oom_score_adjust is not None:
         return unit.properties.oom_score_adjust, unit.properties.line_for("OOMScoreAdjust")
@@ -362,10 +370,12 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         else:
             summary = f"{unit.name} crash-looped ({restarts} restarts)" + (
                 " until systemd gave up (start limit hit)" if gave_up else "")
-        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line)
-                    for e in dict.fromkeys(counters[:1] + counters[-1:]) if e.timestamp and e.counter]
-        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line)
-                     for e in gave_up[-1:] if e.timestamp]
+        ends = counters[:1] + counters[-1:]
+        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line, Mark.RESTART, unit.name,
+                                  headline=e in ends)
+                    for e in counters if e.timestamp and e.counter]
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line, Mark.GAVE_UP,
+                                   unit.name) for e in gave_up[-1:] if e.timestamp]
         yield unit_crash_looping_while_active.finding(
             subject=unit.name,
             severity=Severity.CRITICAL if service is not None else Severity.WARNING,

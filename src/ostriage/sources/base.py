@@ -78,6 +78,11 @@ class Source(ABC):
         """When the evidence was taken (sosreport's ``date``; now on a live host), in the host's
         local time: aware when its UTC offset is known, naive (host wall clock) otherwise."""
 
+    def modified(self, path: str) -> datetime | None:
+        """When the file at host path ``path`` last changed (aware), ``None`` when that is not known. Only a
+        file's own time means anything: a tarball's unpacked copy or a checkout says when it was made."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook: most sources hold nothing to release
         """Release temporary resources (an unpacked tarball)."""
 

@@ -45,6 +45,8 @@ __all__ = [
     "CATALOG",
     "EXTRACTION_EXCLUDED",
     "FILE_AREAS",
+    "OVN_NB_TABLES",
+    "OVN_SB_TABLES",
     "CommandSpec",
     "Format",
     "LiveVariant",
@@ -353,18 +355,11 @@ def _specs() -> Iterator[CommandSpec]:
         _ovn_db("list MAC_Binding", Format.OVSDB_LIST) + _ovn_db("--columns=_uuid list MAC_Binding",
                                                                 Format.OVSDB_LIST, since_nolo=True),
     )
-    yield CommandSpec(
-        "ovn-sb-db-listing",
-        "``ls -l`` of the OVN Southbound database file (its size; sos copies only its tail).",
-        (
-            _live("ls", "-ln", *(f"{d}/ovnsb_db.db" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
-                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
-        ),
-        (
-            SosVariant("sos_commands/ovn_central/ls_-alZ_*ovnsb_db.db", Format.LS, "sos 4.6+"),
-            SosVariant("sos_commands/ovn_central/ls_-lan_*ovnsb_db.db", Format.LS, "sos 4.5"),
-        ),
-    )
+    yield _db_listing("ovn-sb-db-listing", "ovnsb_db.db",
+                      "``ls -l`` of the OVN Southbound database file (its size; sos copies only its tail).")
+    yield _db_listing("ovn-nb-db-listing", "ovnnb_db.db", "``ls -l`` of the OVN Northbound database file (its size).")
+    yield _cluster_status("ovnsb_db", "OVN_Southbound")
+    yield _cluster_status("ovnnb_db", "OVN_Northbound")
     yield CommandSpec(
         "free",
         "Memory and swap totals.",
@@ -492,6 +487,65 @@ def _ovn_db(command: str, fmt: Format, *, since_nolo: bool = False, tool: str = 
     return exact + prefixed
 
 
+# Where ovsdb-server's control sockets are, by packaging (sos ovn_central: Debian/Ubuntu, Red Hat, MicroOVN).
+_OVN_CTL_DIRS = ("/var/run/ovn", "/var/run/openvswitch", "/var/snap/microovn/common/run/ovn")
+#: Tables whose rows are counted (``ovn-sb-list:<T>``/``ovn-nb-list:<T>``); the ones with options are listed whole.
+OVN_SB_TABLES = ("MAC_Binding", "FDB", "Port_Binding", "Datapath_Binding", "Chassis", "Chassis_Private",
+                 "Encap", "Multicast_Group", "IGMP_Group", "Service_Monitor", "Static_MAC_Binding",
+                 "Load_Balancer", "Address_Set", "Port_Group", "DNS", "HA_Chassis_Group")
+OVN_NB_TABLES = ("Logical_Switch", "Logical_Switch_Port", "Logical_Router", "Logical_Router_Port", "ACL",
+                 "NAT", "Load_Balancer", "Logical_Router_Static_Route", "Address_Set", "Port_Group",
+                 "DHCP_Options", "DNS", "NB_Global")
+_WHOLE_RECORDS = ("Logical_Router", "Logical_Switch", "NB_Global")
+
+
+def _db_listing(name: str, db_file: str, description: str) -> CommandSpec:
+    """``ls -l`` of an OVN database file wherever the packaging keeps it (sos: ``ls -lan``, then ``ls -alZ``)."""
+    return CommandSpec(
+        name,
+        description,
+        (
+            _live("ls", "-ln", *(f"{d}/{db_file}" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
+                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
+        ),
+        (
+            SosVariant(f"sos_commands/ovn_central/ls_-alZ_*{db_file}", Format.LS, "sos 4.6+"),
+            SosVariant(f"sos_commands/ovn_central/ls_-lan_*{db_file}", Format.LS, "sos 4.5"),
+        ),
+    )
+
+
+def _cluster_status(ctl: str, db: str) -> CommandSpec:
+    """``ovs-appctl -t <ctl> cluster/status <db>``: raft role, term, log, leader changes (clustered DBs)."""
+    return CommandSpec(
+        f"{ctl.removesuffix('_db').replace('ovn', 'ovn-')}-cluster-status",
+        f"Raft status of the {db} ovsdb-server (clustered databases only).",
+        tuple(_live("ovs-appctl", "-t", f"{d}/{ctl}.ctl", "cluster/status", db, fmt=Format.TEXT, timeout=15)
+              for d in _OVN_CTL_DIRS),
+        (*(SosVariant(f"sos_commands/ovn_central/{mangle(f'ovs-appctl -t {d}/{ctl}.ctl cluster/status {db}')}",
+                      Format.TEXT, "sos 4.3+") for d in _OVN_CTL_DIRS),
+         SosVariant(f"sos_commands/ovn_central/*ovs-appctl_-t_*{ctl}.ctl_cluster.status_{db}", Format.TEXT,
+                    "container or snap")),
+    )
+
+
+def _ovn_table(tool: str, table: str) -> CommandSpec:
+    """``ovn-sb-list:<T>`` / ``ovn-nb-list:<T>``: one table's records (live: only their UUIDs, unless
+    the table's options are read), as sos lists every table of the schema."""
+    columns = () if table in _WHOLE_RECORDS else ("--columns=_uuid",)
+    return CommandSpec(
+        f"{'ovn-sb' if tool == 'ovn-sbctl' else 'ovn-nb'}-list:{table}",
+        f"The {table} table of the OVN {'Southbound' if tool == 'ovn-sbctl' else 'Northbound'} database.",
+        (
+            _live(tool, "--no-leader-only", "--timeout=30", *columns, "list", table, fmt=Format.OVSDB_LIST,
+                  timeout=45),
+            _live(tool, "--timeout=30", *columns, "list", table, fmt=Format.OVSDB_LIST, timeout=45,
+                  note=f"{tool} without --no-leader-only"),
+        ),
+        _ovn_db(f"list {table}", Format.OVSDB_LIST, tool=tool),
+    )
+
+
 def _journal_unit(unit: str) -> CommandSpec:
     """``journal-unit:<unit>``: one unit's journal; sos collects a few, in the plugin of the
     service (``openvswitch/journalctl_--no-pager_--unit_ovs-vswitchd``), naming units without
@@ -517,6 +571,8 @@ CATALOG: Mapping[str, CommandSpec] = MappingProxyType({spec.name: spec for spec 
 FILE_AREAS: tuple[str, ...] = (
     # sos itself: markers, version, collection time
     "version.txt", "sos_logs", "sos_reports/manifest.json", "environment",
+    # sos 4.x keeps the tail of an output over --log-size here, linked from sos_commands (``<name>.tailed``)
+    "sos_strings/ovn_central/ovn-*ctl_*",
     # configs and their containerised (TripleO puppet-generated) copies
     "etc/neutron", "etc/nova", "etc/keystone", "etc/placement", "etc/apache2", "etc/httpd",
     "var/lib/config-data/puppet-generated/neutron", "var/lib/config-data/puppet-generated/nova*",
@@ -568,6 +624,11 @@ def lookup(name: str) -> CommandSpec:
         if not _UNIT_NAME.match(unit) or unit.startswith("-"):
             raise KeyError(f"not a systemd unit name: {unit!r}")
         return _journal_unit(unit)
+    tool, _, table = name.partition("-list:")
+    if table and tool in ("ovn-sb", "ovn-nb"):
+        if table not in (OVN_SB_TABLES if tool == "ovn-sb" else OVN_NB_TABLES):
+            raise KeyError(f"not an OVN table ostriage reads: {table!r}")
+        return _ovn_table(f"{tool}ctl", table)
     return CATALOG[name]
 
 

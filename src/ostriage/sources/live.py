@@ -98,6 +98,9 @@ class LiveHost(Source):
     def glob(self, pattern: str) -> list[str]:
         return self._tree.glob(pattern)
 
+    def modified(self, path: str) -> datetime | None:
+        return self._tree.modified(path)
+
     # -- commands -------------------------------------------------------------------------------
 
     def command(self, name: str) -> CommandOutput | None:

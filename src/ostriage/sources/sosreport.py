@@ -117,6 +117,9 @@ class SosReport(Source):
     def glob(self, pattern: str) -> list[str]:
         return self._tree.glob(pattern)
 
+    def modified(self, path: str) -> datetime | None:
+        return self._tree.modified(path)
+
     # -- commands -------------------------------------------------------------------------------
 
     def command(self, name: str) -> CommandOutput | None:
