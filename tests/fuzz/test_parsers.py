@@ -34,6 +34,8 @@ from ostriage.errors import ParseError
 from ostriage.evidence import Line
 from ostriage.knowledge.log_signatures import match_signature
 from ostriage.parsers import (
+    cgroups,
+    containers,
     date,
     ini,
     journal,
@@ -47,6 +49,7 @@ from ostriage.parsers import (
     packages,
     ps,
     sockets,
+    systemctl_lists,
     systemctl_show,
     timestamps,
     unit_files,
@@ -381,12 +384,46 @@ def test_dates_timestamps_and_uptime(lines: list[Line], text: str, year: int | N
     run(uptime.parse_uptime, lines)
 
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+CONTAINERS = [line for path in sorted((DATA / "insights-core").glob("*_inspect_*"))
+              for line in path.read_text().splitlines()] + _doc_lines(containers)
+UNIT_TABLES = _real("sos_commands/systemd/systemctl_list-units", "sos_commands/systemd/systemctl_list-unit-files",
+                    doc=(systemctl_lists,), limit=1500)
+CGROUP_PATHS = sorted({path for line in _real("sos_commands/process/ps_axo_pid_ppid_user_group_lwp_nlwp_start_time_"
+                                              "comm_cgroup", "sos_commands/kernel/dmesg", doc=(cgroups,))
+                       for path in re.findall(r"/[\w.@:\\/-]+", line)})
+
+
+@FUZZ
+@given(lines=lines_of(CONTAINERS, max_size=200), engine=st.sampled_from(["docker", "podman"]))
+def test_containers(lines: list[Line], engine: str) -> None:
+    run(lambda ls: containers.parse_container_inspect(ls, engine), lines)
+    run(lambda ls: containers.parse_container_ps(ls, engine), lines)
+    run(containers.parse_crictl_inspect, lines)
+    run(containers.parse_crictl_ps, lines)
+    run(containers.parse_k8s_pods, lines)
+    run(containers.parse_lxc_list, lines)
+    for line in lines:
+        containers.parse_k8s_quantity(line.text)
+
+
+@FUZZ
+@given(lines=lines_of(UNIT_TABLES), paths=st.lists(texts_of(CGROUP_PATHS), max_size=10))
+def test_unit_tables_and_cgroups(lines: list[Line], paths: list[str]) -> None:
+    run(systemctl_lists.parse_list_units, lines)
+    run(systemctl_lists.parse_list_unit_files, lines)
+    for path in paths:
+        touch(cgroups.classify_cgroup(path), set())
+        cgroups.unescape_unit(path)
+
+
 def test_every_parser_module_has_a_target() -> None:
     """A new parser gets a fuzz target here (the modules this file imports are the list)."""
     parsers = {p.stem for p in (Path(ini.__file__).parent).glob("*.py") if p.stem != "__init__"}
-    targeted = {m.__name__.rsplit(".", 1)[-1] for m in (date, ini, journal, kernel_oom, meminfo, openstack_values,
-                                                        oslo_log, ovn_db, ovn_nb, ovs, packages, ps, sockets,
-                                                        systemctl_show, timestamps, unit_files, uptime)}
+    targeted = {m.__name__.rsplit(".", 1)[-1] for m in (cgroups, containers, date, ini, journal, kernel_oom, meminfo,
+                                                        openstack_values, oslo_log, ovn_db, ovn_nb, ovs, packages, ps,
+                                                        sockets, systemctl_lists, systemctl_show, timestamps,
+                                                        unit_files, uptime)}
     assert parsers == targeted
 
 

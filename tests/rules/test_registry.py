@@ -15,7 +15,7 @@ from ostriage.rules._registry import ALL_SECTIONS, Registry
 EVERY = [*RULES, *CHECKS]
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 #: prefixes of rule codes: the subsystem a rule is about
-PREFIXES = {"NEU", "NOV", "OOM", "OVN", "OVS", "SYS"}
+PREFIXES = {"CTR", "NEU", "NOV", "OOM", "OVN", "OVS", "SYS"}
 
 
 def _registry(r: Rule) -> Registry:
@@ -68,6 +68,8 @@ def test_codes_are_stable_unique_and_well_formed() -> None:
         "SYS001": "unit-memory-limit-below-need",
         "SYS002": "oom-protection-on-memory-hog",
         "SYS003": "unit-crash-looping-while-active",
+        "CTR001": "container-crash-looping",
+        "CTR002": "container-memory-limit-below-need",
     }
     assert {c.code: c.name for c in CHECKS} == {
         "LNT001": "segment-range-exceeds-budget",

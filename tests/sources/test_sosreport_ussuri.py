@@ -55,6 +55,17 @@ EXPECTED: dict[str, tuple[str, Format] | None] = {
     "uname": ("sos_commands/kernel/uname_-a", Format.TEXT),
     "installed-packages": ("sos_commands/dpkg/dpkg_-l", Format.DPKG_L),
     "pip-list": ("sos_commands/python/pip_list_installed", Format.PIP_LIST),
+    # per-unit journals: the first file of the glob (command_all reads every one)
+    "journal-units": ("sos_commands/cloud_init/journalctl_--no-pager_--unit_cloud-init", Format.JOURNAL_SHORT),
+    # a compute node of packages: no container engine, no Kubernetes, no LXD container listed
+    "docker-ps": None,
+    "docker-inspect": None,
+    "podman-ps": None,
+    "podman-inspect": None,
+    "crictl-ps": None,
+    "crictl-inspect": None,
+    "k8s-pods": None,
+    "lxc-list": None,
 }
 
 

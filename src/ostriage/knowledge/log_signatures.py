@@ -75,6 +75,11 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("keystoneauth.connect-failure",
          r"Unable to establish connection to (?P<url>[a-z]+://[^\s:/]+(?::(?P<port>\d+))?\S*?):?(?:\s|$)",
          "keystoneauth1 session.py", "Unable to establish connection to "),
+    # eventlet/wsgi.py access log, as neutron (neutron/wsgi.py, wsgi_log_format) and other eventlet APIs write it:
+    # '%(client_ip)s "%(request_line)s" status: %(status_code)s  len: %(body_length)s time: %(wall_seconds).7f'
+    _sig("api.request-served",
+         r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" status: (?P<status>\d{3})\b',
+         "eventlet wsgi.py", '" status: '),
     # keystoneauth1/session.py retry warning
     _sig("keystoneauth.retrying",
          r"^Failure: (?P<error>.*)\. Retrying in (?P<delay>[\d.]+)s\. (?P<left>\d+) retries left",

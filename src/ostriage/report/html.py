@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ostriage.report._escape import visible_tree
+from ostriage.report._placements import placements_in_containers
 from ostriage.report.chart import layout
 from ostriage.report.redact import redact_tree
 
@@ -76,4 +77,4 @@ def render_html(doc: dict[str, Any]) -> str:
             told.setdefault(key, n)
     return _ENV.get_template("diagnosis.html").render(doc=doc, findings=findings, chart=layout(doc["events"]),
                                                       lead=_first_sentence(root["explanation"]) if root else None,
-                                                      told=told)
+                                                      told=told, elsewhere=placements_in_containers(doc))

@@ -9,6 +9,7 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts.model import Facts, UnitState
 from ostriage.facts.victims import Victim, victim_of
+from ostriage.facts.where import Where
 from ostriage.findings import Citation, Link, Ref, Relation
 from ostriage.knowledge.services import Service, service_for_comm
 from ostriage.parsers.kernel_oom import OomEvent
@@ -95,7 +96,11 @@ def host_path(display: str) -> str:
 
 
 def deployed(facts: Facts, service: Service) -> bool:
-    """Does this host run the service? A loaded unit, a process, or its own log lines say so."""
+    """Does this host run the service? Where it runs (``Facts.placements``: a unit, a container, a machine,
+    a process or its own log lines) says so; without placements, a loaded unit, a process or its log."""
+    placement = facts.placement(service.name)
+    if placement is not None:
+        return placement.where is not Where.NOT_HERE
     for unit in service.units:
         state = facts.units.get(unit)
         if state is not None and (state.properties is None or state.properties.get("LoadState") != "not-found"):

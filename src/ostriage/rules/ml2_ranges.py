@@ -21,6 +21,7 @@ from ostriage.rules._common import (
     kills_by_victim,
     when,
 )
+from ostriage.rules._deployments import durable_steps, restart_step, restart_units
 from ostriage.rules._range_advice import range_advice
 from ostriage.rules._registry import rule
 
@@ -145,7 +146,7 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         if rss:
             top_kb, top_line = max(rss, key=lambda x: x[0])
             evidence.append(Citation(top_line, f"anon-rss {human_bytes(top_kb * 1024)} at kill"))
-        stuck = [e for e in facts.oom_events if e.no_killable_line and e.unit in _neutron_units(facts)]
+        stuck = [e for e in facts.oom_events if e.no_killable_line and facts.host_unit(e) in _neutron_units(facts)]
         blamed = bool(neutron_kills or hogged or stuck)
         links = tuple(Link(Relation.CAUSES, Ref("service-oom-kill-loop", g.victim.subject),
                            "the sync's memory is what the kernel ran out of") for g in neutron_kills + hogged)
@@ -184,12 +185,13 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
                        f"set [{section}] {key} = {advice.value} in "
                        f"{ranges.line.path if ranges.line else 'ml2_conf.ini'}; allocated segments outside it keep "
                        "working (ostriage fix counts them in neutron's database on a live host)",
-                       "restart neutron-server (its allocation table is trimmed to the new range at start)"),
+                       *durable_steps(facts, section, key, advice.value),
+                       restart_step(facts)),
                 ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else DEFAULT_ML2_CONF,
                                    section, key, advice.value,
                                    f"{ranges.ids:,} IDs need {need_text(need)} at start-up",
                                    old_value=old_value),),
-                restart_units=("neutron-server.service",),
+                restart_units=restart_units(facts),
                 safety=FixSafety.SAFE,
             ),
             links=links,

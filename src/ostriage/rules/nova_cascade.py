@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ostriage.facts.model import Facts
+from ostriage.facts.where import Where, container_of, describe_owner
 from ostriage.findings import Citation, Finding, Link, Mark, Ref, Relation, Severity, TimelineEntry
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import service_by_name
@@ -80,7 +81,21 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
                # with the port bound by a uWSGI master, the refusals come in the restart gaps
                *(Link(Relation.CAUSED_BY, Ref(rule, unit), "neutron-server keeps dying and restarting")
                  for unit in service_by_name("neutron-server").units if unit in facts.units
-                 for rule in ("unit-crash-looping-while-active", "service-oom-kill-loop"))),
+                 for rule in ("unit-crash-looping-while-active", "service-oom-kill-loop")),
+               *(Link(Relation.CAUSED_BY, Ref(rule, label), "neutron-server keeps dying and restarting")
+                 for label in _container_labels(facts)
+                 for rule in ("container-crash-looping", "service-oom-kill-loop"))),
         timeline=tuple(timeline),
         data={"connect_failures": len(failures), "http_500": len(errors), "url": first.groups.get("url")},
     )
+
+
+def _container_labels(facts: Facts) -> list[str]:
+    """How findings name neutron-server's container or machine, when it runs in one."""
+    placement = facts.placement("neutron-server")
+    if placement is None or placement.where not in (Where.CONTAINER, Where.MACHINE):
+        return []
+    labels = [placement.label]
+    owners = [describe_owner(o, container_of(facts.containers, o)) for o in facts.foreign_cgroups.values()]
+    labels += [o for o in owners if o.startswith(placement.label)]
+    return list(dict.fromkeys(labels))

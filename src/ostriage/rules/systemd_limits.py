@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ostriage.errors import ParseError
 from ostriage.evidence import Line
@@ -32,6 +32,7 @@ from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.rules._common import hog_of, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
+from ostriage.rules._restarts import unrequested_restarts
 from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, need_text
 
 #: OOMScoreAdjust at or below this makes a process (nearly) never chosen by the OOM killer
@@ -47,7 +48,7 @@ STABLE = timedelta(hours=1)
 HEADROOM = 1.25
 
 
-def _neutron_need(facts: Facts) -> tuple[Figure, bool] | None:
+def neutron_need(facts: Facts) -> tuple[Figure, bool] | None:
     """neutron-server's predicted need (the memory model's leading figure) and whether its ranges alone
     explain it."""
     config = facts.configs.get("neutron-server")
@@ -102,7 +103,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         limit, line, key = found
         group = groups.get(unit.name)
         service = service_for_unit(unit.name)
-        need = _neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
+        need = neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
         predicted_over = need is not None and need[0].fits(limit) is False
         if group is None and not predicted_over:
             continue
@@ -214,7 +215,7 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         own = next((g for g in groups if g.victim.unit == unit.name), None)
         moved = [g for g in groups if g.victim.unit != unit.name and service is not None
                  and any(hog_of(facts, e) == service.name for e in g.events)]
-        stuck = [e for e in facts.oom_events if e.no_killable_line is not None and e.unit == unit.name]
+        stuck = [e for e in facts.oom_events if e.no_killable_line is not None and facts.host_unit(e) == unit.name]
         if own is None and not moved and not rows and not stuck:
             continue
         # the kernel prints each victim's oom_score_adj: a protection that never reached the processes
@@ -283,6 +284,24 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         )
 
 
+def _ended_after(events: list[UnitEvent], since: datetime | None) -> bool:
+    """Did the unit die or fail after ``since`` (its last restart)?"""
+    dead = (UnitEventKind.MAIN_EXITED, UnitEventKind.FAILED, UnitEventKind.OOM_KILL, UnitEventKind.START_LIMIT_HIT,
+            UnitEventKind.FAILED_TO_START)
+    return any(e.kind in dead and e.timestamp is not None and since is not None and e.timestamp > since
+               for e in events)
+
+
+def _hours(d: timedelta) -> str:
+    return f"{d.total_seconds() / 3600:.1f} h"
+
+
+def _span(a: datetime, b: datetime) -> str:
+    """``9 minutes``, ``3.5 hours``."""
+    seconds = (b - a).total_seconds()
+    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.1f} hours"
+
+
 def _recent(facts: Facts, unit: UnitState) -> list[UnitEvent]:
     end = facts.collected_at or max((e.timestamp for e in unit.events if e.timestamp), default=None)
     if end is None:
@@ -295,9 +314,13 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
     """A unit that systemd keeps restarting, so that it looks active (running) most of the time.
 
     What it does:
-        Reads `NRestarts`, `ActiveState`/`SubState` from `systemctl show` and systemd's own journal
-        lines (`Main process exited`, `Failed with result`, `Scheduled restart job, restart counter is
-        at N`, `Start request repeated too quickly`) of the last 24 hours before collection.
+        Reads `NRestarts`, `ActiveState`/`SubState` from `systemctl show` (else `systemctl list-units`) and
+        systemd's own journal lines (`Main process exited`, `Failed with result`, `Scheduled restart job,
+        restart counter is at N`, `Start request repeated too quickly`, and bare `Starting <description>...`
+        lines with no `Stopping` between them: restarts nobody asked for) of the last 24 hours before
+        collection, from the whole journal and from the per-unit journals sos collects. A service's unit
+        that systemd lists as failed is reported too. A loop whose last restart is more than an hour old,
+        the unit running since, is reported as stable since then (information only).
     Why is this bad:
         With `Restart=` set, a service that dies is back within seconds: `systemctl status` says
         active (running) while it never finishes starting. Only the restart counter and the journal
@@ -322,22 +345,37 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         exits = [e for e in recent if e.kind is UnitEventKind.MAIN_EXITED
                  and (e.code in ("killed", "dumped") or e.status not in (None, 0))]
         gave_up = [e for e in recent if e.kind is UnitEventKind.START_LIMIT_HIT]
+        # journals that keep only systemd's job lines ("Starting X...") still show a loop
+        started = unrequested_restarts(recent) if not counters else []
+        if started:  # the loop began with the start before its first restart
+            starts = [e for e in recent if e.kind is started[0].kind]
+            started = starts[max(starts.index(started[0]) - 1, 0):starts.index(started[0])] + started
         n_restarts = props.n_restarts if props else None
         counter = max((e.counter or 0 for e in counters), default=0)
-        state = props.active_state if props else None
+        state = unit.active_state
         # systemd's NRestarts is the present (a manual restart resets it): the loop is over only when the
-        # unit is active, nothing restarted it for a while and the kernel has not fought it since
-        last_restart = max((e.timestamp for e in counters if e.timestamp), default=None)
-        troubled = any(e.unit == unit.name and e.timestamp and last_restart and e.timestamp >= last_restart
+        # unit is active (or nothing says otherwise), nothing restarted it for a while and the kernel has not
+        # fought it since
+        last_restart = max((e.timestamp for e in counters + started if e.timestamp), default=None)
+        troubled = any(facts.host_unit(e) == unit.name and e.timestamp and last_restart and e.timestamp >= last_restart
                        for e in facts.oom_events)
         end = facts.collected_at
-        settled = (n_restarts is not None and n_restarts < LOOP_RESTARTS and state == "active" and not troubled
-                   and (last_restart is None or end is None or end - last_restart >= STABLE))
-        restarts = max(n_restarts or 0, counter, len(counters))
-        if restarts < LOOP_RESTARTS and not gave_up:
-            continue
+        quiet = last_restart is not None and end is not None and end - last_restart >= STABLE
+        settled = not troubled and (
+            (n_restarts is not None and n_restarts < LOOP_RESTARTS and state == "active"
+             and (last_restart is None or end is None or end - last_restart >= STABLE))
+            or (quiet and (state == "active" or (state is None and not gave_up))
+                and not _ended_after(recent, last_restart)))
+        restarts = max(n_restarts or 0, counter, len(counters), len(started) - 1)
         service = service_for_unit(unit.name)
-        evidence: list[Citation] = [Citation(e.line) for e in (counters[-1:] + exits[-1:] + gave_up[-1:])]
+        # a service's unit that systemd lists as failed is down, whatever the journal kept of how it got there
+        failed = state == "failed" and service is not None
+        if restarts < LOOP_RESTARTS and not gave_up and not failed:
+            continue
+        evidence: list[Citation] = [Citation(e.line) for e in (counters[-1:] + started[:1] + started[-1:]
+                                                                + exits[-1:] + gave_up[-1:])]
+        if failed and props is None and unit.listed is not None:
+            evidence.append(Citation(unit.listed.line, "what systemctl list-units shows"))
         if props is not None:
             state_line, restarts_line = props.line_for("ActiveState"), props.line_for("NRestarts")
             if state_line is not None:
@@ -350,21 +388,34 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         statuses = sorted({f"{e.code}, status={e.status}/{e.status_name}" if e.status_name else f"{e.code}"
                            for e in exits if e.code})
         if settled:
+            shown = counter or max(len(started) - 1, 0) or restarts
             yield unit_crash_looping_while_active.finding(
                 subject=unit.name,
                 severity=Severity.INFO,
-                summary=(f"{unit.name} was restarted {counter} times"
+                summary=(f"{unit.name} was restarted {shown} times"
                          + (" until systemd gave up" if gave_up else "")
-                         + f" (last {when(counters[-1].timestamp if counters else None)}); active and stable since"),
+                         + f" (last {when(last_restart)}); "
+                         + ("active and stable since" if state == "active" else "no restart since")),
                 explanation=(f"The journal shows {unit.name} dying and being restarted"
                              + (f" ({'; '.join(statuses)})" if statuses else "")
-                             + f", but systemd now reports it active with NRestarts={n_restarts}: the loop ended."),
+                             + (f", but systemd now reports it active with NRestarts={n_restarts}: the loop ended."
+                                if state == "active" else
+                                f", but nothing restarted it in the {_hours(end - last_restart)} before the evidence "
+                                "was taken: the loop ended." if end and last_restart else ": the loop ended.")),
                 evidence=tuple(evidence),
                 data={"unit": unit.name, "active_state": state, "n_restarts": n_restarts,
                       "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": False},
             )
             continue
-        if looks_fine:
+        if failed and restarts < LOOP_RESTARTS and not gave_up:
+            summary = f"{unit.name} has failed: it is not running" + (
+                f" (last exit {statuses[-1]})" if statuses else "")
+        elif started and not counters:
+            first = started[0].timestamp
+            span = f" in {_span(first, last_restart)}" if first and last_restart else ""
+            summary = (f"{unit.name} was started {len(started)} times{span}, without anyone asking for a restart"
+                       + (f" (last {when(last_restart)})" if last_restart else ""))
+        elif looks_fine:
             summary = (f"{unit.name} looks {state} but has been restarted {restarts} times"
                        + (f" (last {when(counters[-1].timestamp)})" if counters else ""))
         else:
@@ -374,6 +425,9 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line, Mark.RESTART, unit.name,
                                   headline=e in ends)
                     for e in counters if e.timestamp and e.counter]
+        loop = [(1, started[0]), (len(started), started[-1])] if started else []
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name} started ({i} of {len(started)})", e.line, Mark.RESTART,
+                                   unit.name) for i, e in loop if e.timestamp]
         timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line, Mark.GAVE_UP,
                                    unit.name) for e in gave_up[-1:] if e.timestamp]
         yield unit_crash_looping_while_active.finding(
@@ -384,9 +438,12 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
             explanation=(
                 f"systemd restarted {unit.name} {restarts} times"
                 + (f"; its main process ended with {'; '.join(statuses)}" if statuses else "")
+                + (" (systemd's 'Starting' lines with no stop asked for in between: the service died each time)"
+                   if started and not counters else "")
                 + (". `systemctl status` shows it active (running) because each restart succeeds for a while: "
                    "the unit is not healthy, it is dying and coming back." if looks_fine else
-                   ". It is not running now.")),
+                   ". It is not running now." if state is not None else
+                   ". Whether it runs now is not known (no systemctl show or list-units).")),
             evidence=tuple(evidence),
             data={"unit": unit.name, "active_state": state, "n_restarts": n_restarts,
                   "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": bool(gave_up)},

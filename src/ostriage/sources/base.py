@@ -73,6 +73,13 @@ class Source(ABC):
     def command(self, name: str) -> CommandOutput | None:
         """Output of a logical command from the catalog, or ``None`` when no variant is available."""
 
+    def command_all(self, name: str) -> list[CommandOutput]:
+        """Every output of a logical command whose evidence may be split over several files (one per
+        Kubernetes namespace, one per container): where a source keeps such files, each file of the first
+        variant present; elsewhere the one output ``command`` gives (a live command answers for all)."""
+        output = self.command(name)
+        return [output] if output is not None else []
+
     @abstractmethod
     def collected_at(self) -> datetime | None:
         """When the evidence was taken (sosreport's ``date``; now on a live host), in the host's
