@@ -16,9 +16,12 @@ decompressor suffices) extracts only members inside the wanted areas, into a pri
 * size: a per-member cap, a total cap and a member-count cap, all checked before any byte of
   the member is written (a tar member's size is declared in its header and enforced by tarfile);
 * damage: a truncated or corrupt archive keeps what was unpacked before the damage, and says
-  where it broke. tarfile ends iteration silently on a damaged header after the first, so the
-  reason it stopped is recorded (``_Header``) and the compressed stream is drained to the end to
-  catch truncation the tar layer cannot see.
+  where it broke: why the headers stopped (``TarReader.stopped_by``), and the compressed stream is
+  drained to the end to catch truncation the tar layer cannot see.
+
+Headers are read by ``_tar_reader`` (not ``tarfile``'s stream mode, which costs as much as the
+decompression on a report of thousands of members); a member's data no area wants is skipped, never
+written.
 
 Every refusal is a ``Problem``: a report must be able to say what it could not look at.
 """
@@ -38,10 +41,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import translate
 from pathlib import Path
-from typing import IO, Self, cast
 
 from ostriage.errors import SourceError
 from ostriage.sources._size import size
+from ostriage.sources._tar_reader import TarReader
 from ostriage.sources._tree import note
 from ostriage.sources.base import Problem
 
@@ -51,14 +54,9 @@ __all__ = ["Extraction", "Limits", "extract_report"]
 SOS_MARKERS = ("sos_commands", "sos_logs", "sos_reports", "version.txt")
 # Names that can only be the *inside* of a report: an archive starting with one has no top dir.
 _REPORT_TOP = frozenset((*SOS_MARKERS, "etc", "var", "proc", "sys", "usr", "run", "lib", "boot"))
-_ARCHIVE_ERRORS = (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zlib.error)
+_ARCHIVE_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 _DRAIN_CHUNK = 1024 * 1024
 _MIB = 1024 * 1024
-# Headers whose data tarfile keeps in memory (GNU long names, pax and Solaris extended headers);
-# real ones are a few hundred bytes.
-_METADATA_TYPES = frozenset({tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
-                             tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE})
-_MAX_METADATA = 1024 * 1024
 # Directories in one member's path: sos nests a few dozen at most; thousands make the unpacking recurse
 # (os.makedirs) past the interpreter's limit, and no file the diagnosis reads lives there.
 _MAX_DEPTH = 256
@@ -93,35 +91,6 @@ class Extraction:
     #: reading ended at a limit, before the end of the archive
     cut_short: bool = False
     extracted: set[str] = field(default_factory=set)
-
-
-class _Header(tarfile.TarInfo):
-    """Remembers why tarfile stopped reading headers (it ends silently on a damaged one), and
-    refuses metadata headers (long names, pax records) too big to be real: tarfile reads their
-    data whole into memory."""
-
-    @classmethod
-    def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
-        header = super().frombuf(buf, encoding, errors)
-        if header.type in _METADATA_TYPES and header.size > _MAX_METADATA:
-            raise tarfile.HeaderError(f"a {header.size}-byte name or pax header, over the "
-                                      f"{_MAX_METADATA}-byte limit")
-        return header
-
-    @classmethod
-    def fromtarfile(cls, archive: tarfile.TarFile) -> Self:
-        try:
-            return super().fromtarfile(archive)
-        except tarfile.HeaderError as exc:
-            if isinstance(archive, _Archive):
-                archive.stopped_by = exc
-            raise
-
-
-class _Archive(tarfile.TarFile):
-    tarinfo = _Header
-    members: list[tarfile.TarInfo]  # tarfile's own list of headers read (not in typeshed)
-    stopped_by: Exception | None = None
 
 
 class _Areas:
@@ -171,41 +140,23 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
         raise SourceError(f"{label}: cannot open ({exc.strerror or exc})") from None
     try:
         stream = _decompressor(label, raw)
+        tar = TarReader(stream)
         try:
-            tar = _Archive.open(fileobj=cast(IO[bytes], _EndOfData(stream)), mode="r|")
+            first = tar.next()
         except _ARCHIVE_ERRORS as exc:
             raise SourceError(f"{label}: not a readable tar archive ({_reason(exc)})") from None
-        with tar:
-            result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems).run()
-            if not (result.damaged or result.cut_short):
-                _check_end(label, tar, stream, result, problems)
+        if first is None and tar.stopped_by is not None:
+            reason = "empty file" if tar.offset == 0 else tar.stopped_by
+            raise SourceError(f"{label}: not a readable tar archive ({reason})")
+        result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems).run(first)
+        if not (result.damaged or result.cut_short):
+            _check_end(label, tar, stream, result, problems)
         return result
     finally:
         raw.close()
 
 
-class _EndOfData:
-    """The archive's stream as tarfile reads it, refusing to be read past its end again and again. A member
-    whose header declares more data than the archive holds (100 GiB in a 2 MiB file; a base-256 size field
-    can say exabytes) is skipped by tarfile's stream mode in 10 KiB reads until the declared end: millions
-    of reads that each return nothing, hours of work for a few bytes of header."""
-
-    #: empty reads in a row that tarfile's own end-of-archive handling never needs
-    PATIENCE = 16
-
-    def __init__(self, stream: IO[bytes] | io.BufferedIOBase) -> None:
-        self._stream = stream
-        self._empty = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
-        self._empty = 0 if data else self._empty + 1
-        if self._empty > self.PATIENCE:
-            raise EOFError("unexpected end of data: a member claims more data than the archive holds")
-        return data
-
-
-def _decompressor(label: str, raw: IO[bytes]) -> IO[bytes] | io.BufferedIOBase:
+def _decompressor(label: str, raw: io.BufferedReader) -> io.BufferedIOBase:
     """A decompressing reader chosen by the archive's magic bytes (names lie; bytes do not)."""
     head = raw.read(6)
     raw.seek(0)
@@ -221,16 +172,14 @@ def _decompressor(label: str, raw: IO[bytes]) -> IO[bytes] | io.BufferedIOBase:
     return raw
 
 
-def _check_end(label: str, tar: _Archive, stream: IO[bytes] | io.BufferedIOBase, result: Extraction,
+def _check_end(label: str, tar: TarReader, stream: io.BufferedIOBase, result: Extraction,
                problems: list[Problem]) -> None:
     """Tell a complete archive from one that merely stopped: the tar layer must have ended on
     its end-of-archive block, and the compressed stream must reach its end marker."""
-    stop = tar.stopped_by
-    # EOFHeaderError (a zero block: the regular end) is not public, hence the name test.
-    if stop is not None and type(stop).__name__ != "EOFHeaderError":
+    if tar.stopped_by is not None:
         result.damaged = True
         note(problems, label, f"archive is truncated or corrupt after {result.members} members "
-             f"({_reason(stop)}); kept the {result.files} files unpacked before")
+             f"({tar.stopped_by}); kept the {result.files} files unpacked before")
         return
     try:
         while stream.read(_DRAIN_CHUNK):
@@ -242,7 +191,7 @@ def _check_end(label: str, tar: _Archive, stream: IO[bytes] | io.BufferedIOBase,
 
 
 class _Extractor:
-    def __init__(self, label: str, tar: _Archive, dest: Path, areas: _Areas, limits: Limits,
+    def __init__(self, label: str, tar: TarReader, dest: Path, areas: _Areas, limits: Limits,
                  problems: list[Problem]) -> None:
         self.label = label
         self.tar = tar
@@ -255,13 +204,12 @@ class _Extractor:
         self.writing: str | None = None  # the member being written, if reading breaks inside it
         self.result = Extraction(root=dest)
 
-    def run(self) -> Extraction:
+    def run(self, first: tarfile.TarInfo | None) -> Extraction:
         result = self.result
         current = "(none: at the start)"
+        member = first
         try:
-            while (member := self.tar.next()) is not None:
-                # tarfile keeps every header it read; drop them so memory stays flat.
-                self.tar.members.clear()
+            while member is not None:
                 current = member.name
                 result.members += 1
                 if result.members > self.limits.max_members:
@@ -272,6 +220,7 @@ class _Extractor:
                 if not self._member(member):
                     result.cut_short = True
                     break
+                member = self.tar.next()
         except _ARCHIVE_ERRORS as exc:
             result.damaged = True
             where = f"inside member {current!r}" if self.writing else f"after member {current!r}"
@@ -399,18 +348,9 @@ class _Extractor:
 
     def _write(self, member: tarfile.TarInfo, target: Path) -> None:
         """The member's data, read from the stream where it stands, into a new file."""
-        data = self.tar.extractfile(member)
-        if data is None:
-            raise tarfile.ReadError(f"no data for member {member.name!r}")
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         with open(fd, "wb") as out:
-            left = member.size
-            while left > 0:
-                chunk = data.read(min(left, _DRAIN_CHUNK))
-                if not chunk:
-                    raise EOFError
-                out.write(chunk)
-                left -= len(chunk)
+            self.tar.copy_to(out, member.size)
 
 
 def _within(path: str, root: str) -> bool:

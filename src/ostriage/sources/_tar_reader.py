@@ -1,0 +1,249 @@
+"""A lean forward-only reader of tar headers and member data, over a decompressed stream.
+
+``tarfile``'s stream mode reads its input in 10 KiB pieces through a pure-Python buffer and builds every
+header with a dozen field conversions; on a sosreport (thousands of members, most of them never unpacked)
+that costs as much as the decompression itself. This reader takes the stream in pieces of up to 1 MiB
+(``read1``: what one step of the decompressor gives, so data before a damaged spot is never lost to a
+read-ahead that fails), converts only what the extraction looks at (name, link, size, type, sparseness)
+and skips unwanted data without copying it. Members come out as ``tarfile.TarInfo`` so the extraction's
+type tests stay tarfile's own.
+
+Formats: POSIX ustar (with its name prefix), GNU (long names and links, old sparse files with their
+extension blocks) and pax (``path``, ``linkpath``, ``size``, GNU sparse keys; global records apply to every
+later member), as GNU tar, bsdtar, Python's tarfile and sos write them.
+
+Damage is not an exception at a header: ``next`` returns ``None`` and ``stopped_by`` says why
+(``None`` after the end-of-archive block). Data that ends early raises ``EOFError``; decompression errors
+propagate as the decompressor raises them.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from typing import Protocol
+
+__all__ = ["MAX_METADATA", "TarReader"]
+
+BLOCK = 512
+_CHUNK = 1024 * 1024
+#: largest long name or pax header believed (real ones are a few hundred bytes; they are held in memory)
+MAX_METADATA = 1024 * 1024
+_ZERO_BLOCK = bytes(BLOCK)
+_USTAR = b"ustar\x00"
+_LONG_NAME, _LONG_LINK = tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK
+_PAX = frozenset({tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE})
+#: types whose header size is not data that follows (tarfile reads it the same way)
+_NO_DATA = frozenset({tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.DIRTYPE, tarfile.FIFOTYPE, tarfile.CHRTYPE,
+                      tarfile.BLKTYPE})
+
+
+class _Reader(Protocol):
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes | memoryview, /) -> int: ...
+
+
+class _Damaged(Exception):
+    """A header that is not a tar header."""
+
+
+class TarReader:
+    """Members of a tar stream in order; after ``next`` returns one, its data is read with ``copy_to`` or
+    skipped (by the next ``next``)."""
+
+    def __init__(self, stream: _Reader) -> None:
+        self._stream = stream
+        self._buf = b""
+        self._pos = 0
+        self._left = 0  # data (with its padding) of the current member not yet consumed
+        self._global: dict[str, str] = {}
+        self._ended = False
+        #: why reading headers stopped early (``None``: at the end-of-archive block, or not yet)
+        self.stopped_by: str | None = None
+        #: bytes of the tar stream consumed
+        self.offset = 0
+
+    # -- the stream ----------------------------------------------------------------------------
+    def _take(self, n: int) -> bytes:
+        """Up to ``n`` bytes (fewer only at the end of the stream)."""
+        if self._pos + n <= len(self._buf):
+            out = self._buf[self._pos:self._pos + n]
+            self._pos += n
+        else:
+            parts = [self._buf[self._pos:]]
+            have = len(parts[0])
+            while have < n:
+                chunk = self._stream.read1(_CHUNK)
+                if not chunk:
+                    break
+                parts.append(chunk)
+                have += len(chunk)
+            joined = b"".join(parts)
+            out, self._buf, self._pos = joined[:n], joined, min(n, len(joined))
+        self.offset += len(out)
+        return out
+
+    def _skip(self, n: int) -> None:
+        while n > 0:
+            in_buffer = len(self._buf) - self._pos
+            if in_buffer >= n:
+                self._pos += n
+                self.offset += n
+                return
+            self.offset += in_buffer
+            n -= in_buffer
+            self._buf, self._pos = self._stream.read1(_CHUNK), 0
+            if not self._buf:
+                raise EOFError("unexpected end of data")
+
+    def _data(self, size: int) -> bytes:
+        data = self._take(_padded(size))
+        if len(data) < _padded(size):
+            raise EOFError("unexpected end of data")
+        return data[:size]
+
+    # -- members -------------------------------------------------------------------------------
+    def next(self) -> tarfile.TarInfo | None:
+        """The next member, or ``None`` at the end (see ``stopped_by``)."""
+        self._skip(self._left)
+        self._left = 0
+        if self._ended or self.stopped_by is not None:
+            return None
+        try:
+            return self._header()
+        except _Damaged as exc:
+            self.stopped_by = str(exc)
+            return None
+
+    def copy_to(self, out: _Writer, size: int) -> None:
+        """Write the first ``size`` bytes of the current member's data to ``out``."""
+        while size > 0:
+            if self._pos >= len(self._buf):
+                self._buf, self._pos = self._stream.read1(_CHUNK), 0
+                if not self._buf:
+                    raise EOFError("unexpected end of data")
+            n = min(size, len(self._buf) - self._pos)
+            out.write(memoryview(self._buf)[self._pos:self._pos + n])
+            self._pos += n
+            self.offset += n
+            self._left -= n
+            size -= n
+
+    def _header(self) -> tarfile.TarInfo | None:
+        pax = dict(self._global)
+        long_name = long_link = None
+        while True:
+            block = self._take(BLOCK)
+            if not block:
+                raise _Damaged("ends without the end-of-archive block")
+            if len(block) < BLOCK:
+                raise _Damaged("truncated header")
+            if block == _ZERO_BLOCK:
+                self._ended = True
+                return None
+            _check_sum(block)
+            kind = block[156:157]
+            size = _number(block[124:136])
+            if kind in (_LONG_NAME, _LONG_LINK) or kind in _PAX or kind == tarfile.XGLTYPE:
+                if size > MAX_METADATA:
+                    raise _Damaged(f"a {size}-byte name or pax header, over the {MAX_METADATA}-byte limit")
+                data = self._data(size)
+                if kind == _LONG_NAME:
+                    long_name = _text(data.split(b"\x00", 1)[0])
+                elif kind == _LONG_LINK:
+                    long_link = _text(data.split(b"\x00", 1)[0])
+                elif kind == tarfile.XGLTYPE:
+                    self._global.update(_pax_records(data))
+                    pax.update(self._global)
+                else:
+                    pax.update(_pax_records(data))
+                continue
+            return self._member(block, kind, size, pax, long_name, long_link)
+
+    def _member(self, block: bytes, kind: bytes, size: int, pax: dict[str, str], long_name: str | None,
+                long_link: str | None) -> tarfile.TarInfo:
+        name = _text(block[0:100].split(b"\x00", 1)[0])
+        if block[257:263] == _USTAR and block[345] != 0:
+            name = _text(block[345:500].split(b"\x00", 1)[0]) + "/" + name
+        if kind == tarfile.AREGTYPE and name.endswith("/"):
+            kind = tarfile.DIRTYPE
+        member = tarfile.TarInfo(pax.get("path", long_name or name))
+        member.type = kind
+        member.linkname = pax.get("linkpath", long_link or _text(block[157:257].split(b"\x00", 1)[0]))
+        if "size" in pax:
+            try:
+                size = int(pax["size"])
+            except ValueError:
+                raise _Damaged("invalid pax size") from None
+        if kind == tarfile.GNUTYPE_SPARSE or any(k.startswith("GNU.sparse.") for k in pax):
+            member.sparse = b""  # never unpacked: marking it (not None) is enough
+        if kind == tarfile.GNUTYPE_SPARSE and block[482]:
+            self._skip_sparse_extensions()
+        if kind in _NO_DATA:
+            size = 0
+        member.size = size
+        if member.isdir():
+            member.name = member.name.rstrip("/")
+        self._left = _padded(size)
+        return member
+
+    def _skip_sparse_extensions(self) -> None:
+        while True:
+            block = self._take(BLOCK)
+            if len(block) < BLOCK:
+                raise _Damaged("truncated sparse header")
+            if not block[504]:
+                return
+
+
+def _padded(size: int) -> int:
+    return -(-size // BLOCK) * BLOCK
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _number(field: bytes) -> int:
+    """A numeric header field: octal text, or GNU's base-256 (first byte 0x80)."""
+    if field[0] == 0x80:
+        return int.from_bytes(field[1:], "big")
+    if field[0] & 0x80:
+        raise _Damaged("invalid header")  # negative base-256: no size or mode is negative
+    text = field.split(b"\x00", 1)[0].strip()
+    try:
+        return int(text, 8) if text else 0
+    except ValueError:
+        raise _Damaged("invalid header") from None
+
+
+def _check_sum(block: bytes) -> None:
+    stored = _number(block[148:156])
+    unsigned = sum(block) - sum(block[148:156]) + 8 * 0x20
+    if stored == unsigned:
+        return
+    # some old tars summed the bytes as signed chars
+    signed = unsigned - 2 * sum(b for b in block[:148] + block[156:] if b >= 0x80)
+    if stored != signed:
+        raise _Damaged("bad checksum")
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    """``LENGTH key=value\\n`` records; a malformed one ends the header as damaged."""
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos)
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise _Damaged("invalid pax header") from None
+        record = data[space + 1:pos + length]
+        if length <= 0 or space < 0 or not record.endswith(b"\n") or b"=" not in record:
+            raise _Damaged("invalid pax header")
+        key, value = record[:-1].split(b"=", 1)
+        records[_text(key)] = _text(value)
+        pos += length
+    return records

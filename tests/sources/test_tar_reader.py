@@ -1,0 +1,138 @@
+"""The lean tar reader against Python's tarfile on archives in each format tarfile writes, and on damage."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ostriage.sources._tar_reader import MAX_METADATA, TarReader
+
+LONG = "sosreport-host/" + "/".join(["sos_commands"] + ["deep-directory-name"] * 8) + "/journalctl_--no-pager"
+
+
+def _archive(fmt: int, members: list[tuple[str, bytes, bytes, str]], pax: dict[str, str] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt, pax_headers=pax or {}) as tar:
+        for name, kind, data, link in members:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mode = kind, link, 0o644
+            info.size = len(data) if kind == tarfile.REGTYPE else 0
+            tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    return buf.getvalue()
+
+
+def _read(data: bytes, want: set[str] | None = None) -> tuple[list[tuple[str, bytes, int, str, bytes]], TarReader]:
+    """(name, type, size, link, data) of each member; the data of those in ``want`` (all when None)."""
+    reader = TarReader(io.BufferedReader(io.BytesIO(data)))  # type: ignore[arg-type]
+    out = []
+    while (member := reader.next()) is not None:
+        body = io.BytesIO()
+        if want is None or member.name in want:
+            reader.copy_to(body, member.size)
+        out.append((member.name, member.type, member.size, member.linkname, body.getvalue()))
+    return out, reader
+
+
+def _tarfile_view(data: bytes) -> list[tuple[str, bytes, int, str, bytes]]:
+    out = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        for m in tar:
+            body = tar.extractfile(m).read() if m.isreg() else b""  # type: ignore[union-attr]
+            out.append((m.name, m.type, m.size if m.isreg() else 0, m.linkname, body))
+    return out
+
+
+MEMBERS = [
+    ("sosreport-host", tarfile.DIRTYPE, b"", ""),
+    ("sosreport-host/version.txt", tarfile.REGTYPE, b"sosreport: 4.5\n", ""),
+    (LONG, tarfile.REGTYPE, b"Nov 25 05:53:01 ctl systemd[1]: Started x.\n" * 300, ""),
+    ("sosreport-host/etc/neutron/plugin.ini", tarfile.SYMTYPE, b"", "plugins/ml2/" + "m" * 120 + ".ini"),
+    ("sosreport-host/etc/hard", tarfile.LNKTYPE, b"", "sosreport-host/version.txt"),
+    ("sosreport-host/dev/null", tarfile.CHRTYPE, b"", ""),
+    ("sosreport-host/empty", tarfile.REGTYPE, b"", ""),
+    ("sosreport-host/exactly-a-block", tarfile.REGTYPE, b"x" * 512, ""),
+]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_reads_what_tarfile_reads(fmt: int) -> None:
+    data = _archive(fmt, MEMBERS)
+    members, reader = _read(data)
+    assert members == _tarfile_view(data)
+    assert members[2][0] == LONG and len(LONG) > 100  # a GNU long name or a pax path
+    assert reader.stopped_by is None
+
+
+def test_ustar_names_use_the_prefix_field() -> None:
+    name = "sosreport-host/" + "d" * 90 + "/" + "f" * 80
+    data = _archive(tarfile.USTAR_FORMAT, [(name, tarfile.REGTYPE, b"ok\n", "")])
+    assert _read(data)[0] == [(name, tarfile.REGTYPE, 3, "", b"ok\n")]
+
+
+def test_data_not_asked_for_is_skipped() -> None:
+    data = _archive(tarfile.GNU_FORMAT, MEMBERS)
+    members, _ = _read(data, want={"sosreport-host/empty"})
+    assert [m[0] for m in members] == [m[0] for m in MEMBERS]
+    assert all(body == b"" for *_, body in members)
+
+
+def test_a_global_pax_header_applies_and_sparse_keys_mark_a_sparse_file() -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("sosreport-host/disk.img")
+        info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0"}
+        tar.addfile(info, io.BytesIO(b""))
+    members = []
+    reader = TarReader(io.BufferedReader(io.BytesIO(buf.getvalue())))  # type: ignore[arg-type]
+    while (member := reader.next()) is not None:
+        members.append(member)
+    assert [(m.name, m.issparse()) for m in members] == [("sosreport-host/disk.img", True)]
+
+
+def test_a_bad_checksum_stops_the_headers_with_the_reason() -> None:
+    data = bytearray(_archive(tarfile.GNU_FORMAT, MEMBERS[:2]))
+    data[512 + 10] ^= 0xFF  # the second header's name
+    members, reader = _read(bytes(data))
+    assert [m[0] for m in members] == ["sosreport-host"]
+    assert reader.stopped_by == "bad checksum"
+
+
+def test_an_archive_without_its_end_blocks_says_so() -> None:
+    data = _archive(tarfile.GNU_FORMAT, MEMBERS[:2])
+    members, reader = _read(data[:512 * 3])  # two headers and the file's one data block
+    assert len(members) == 2
+    assert reader.stopped_by == "ends without the end-of-archive block"
+
+
+def test_data_ending_early_raises() -> None:
+    data = _archive(tarfile.GNU_FORMAT, MEMBERS[:3])
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        cut = tar.getmembers()[-1].offset_data + 1024  # inside the long-named file's data
+    reader = TarReader(io.BufferedReader(io.BytesIO(data[:cut])))  # type: ignore[arg-type]
+    reader.next(), reader.next()
+    member = reader.next()
+    assert member is not None and member.size > 1024
+    with pytest.raises(EOFError):
+        reader.copy_to(io.BytesIO(), member.size)
+
+
+def test_an_oversized_long_name_is_refused_before_it_is_read() -> None:
+    header = tarfile.TarInfo("././@LongLink")
+    header.type, header.size = tarfile.GNUTYPE_LONGNAME, MAX_METADATA + 1
+    data = header.tobuf(format=tarfile.GNU_FORMAT)
+    members, reader = _read(data)
+    assert members == []
+    assert reader.stopped_by == f"a {MAX_METADATA + 1}-byte name or pax header, over the {MAX_METADATA}-byte limit"
+
+
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes_end_or_stop_and_never_raise_anything_but_eof(data: bytes) -> None:
+    try:
+        _, reader = _read(data)
+    except EOFError:
+        return
+    assert reader.offset <= len(data)
