@@ -21,7 +21,7 @@ decompressor suffices) extracts only members inside the wanted areas, into a pri
 
 Headers are read by ``_tar_reader`` (not ``tarfile``'s stream mode, which costs as much as the
 decompression on a report of thousands of members); a member's data no area wants is skipped, never
-written.
+written. A thread decompresses ahead (``_prefetch``) while this one unpacks.
 
 Every refusal is a ``Problem``: a report must be able to say what it could not look at.
 """
@@ -43,6 +43,7 @@ from fnmatch import translate
 from pathlib import Path
 
 from ostriage.errors import SourceError
+from ostriage.sources._prefetch import Prefetched
 from ostriage.sources._size import size
 from ostriage.sources._tar_reader import TarReader
 from ostriage.sources._tree import note
@@ -139,19 +140,19 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
     except OSError as exc:
         raise SourceError(f"{label}: cannot open ({exc.strerror or exc})") from None
     try:
-        stream = _decompressor(label, raw)
-        tar = TarReader(stream)
-        try:
-            first = tar.next()
-        except _ARCHIVE_ERRORS as exc:
-            raise SourceError(f"{label}: not a readable tar archive ({_reason(exc)})") from None
-        if first is None and tar.stopped_by is not None:
-            reason = "empty file" if tar.offset == 0 else tar.stopped_by
-            raise SourceError(f"{label}: not a readable tar archive ({reason})")
-        result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems).run(first)
-        if not (result.damaged or result.cut_short):
-            _check_end(label, tar, stream, result, problems)
-        return result
+        with Prefetched(_decompressor(label, raw)) as stream:
+            tar = TarReader(stream)
+            try:
+                first = tar.next()
+            except _ARCHIVE_ERRORS as exc:
+                raise SourceError(f"{label}: not a readable tar archive ({_reason(exc)})") from None
+            if first is None and tar.stopped_by is not None:
+                reason = "empty file" if tar.offset == 0 else tar.stopped_by
+                raise SourceError(f"{label}: not a readable tar archive ({reason})")
+            result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems).run(first)
+            if not (result.damaged or result.cut_short):
+                _check_end(label, tar, stream, result, problems)
+            return result
     finally:
         raw.close()
 
@@ -172,7 +173,7 @@ def _decompressor(label: str, raw: io.BufferedReader) -> io.BufferedIOBase:
     return raw
 
 
-def _check_end(label: str, tar: TarReader, stream: io.BufferedIOBase, result: Extraction,
+def _check_end(label: str, tar: TarReader, stream: Prefetched, result: Extraction,
                problems: list[Problem]) -> None:
     """Tell a complete archive from one that merely stopped: the tar layer must have ended on
     its end-of-archive block, and the compressed stream must reach its end marker."""
@@ -182,7 +183,7 @@ def _check_end(label: str, tar: TarReader, stream: io.BufferedIOBase, result: Ex
              f"({tar.stopped_by}); kept the {result.files} files unpacked before")
         return
     try:
-        while stream.read(_DRAIN_CHUNK):
+        while stream.read1(_DRAIN_CHUNK):
             pass
     except _ARCHIVE_ERRORS as exc:
         result.damaged = True
