@@ -244,3 +244,67 @@ def test_digests_merge_as_one(items: list[tuple[int, int]], cut: int) -> None:
     assert first.counts() == whole.counts()
     assert first.events() == whole.events()
     assert first.left_out == whole.left_out == len(events) - len(whole.events())
+
+
+def _scan_file(path: Path, service: str, block: int) -> EventDigest:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return scan_oslo(fd, LogFile(str(path), path.name, 65536), service, block_size=block).events
+    finally:
+        os.close(fd)
+
+
+def _access(i: int, status: int) -> bytes:
+    return (f"2026-11-25 05:{i // 3600 % 60:02d}:{i // 60 % 60:02d}.{i % 1000:03d} 857 INFO neutron.wsgi "
+            f"[req-{i:08d} admin admin - default default] 10.0.0.{i % 250} \"GET /v2.0/ports/{i % 7} HTTP/1.1\" "
+            f"status: {status}  len: 219 time: 0.0123456\n").encode()
+
+
+@pytest.mark.parametrize("block", [4096, 1 << 20])
+def test_api_requests_keep_each_blocks_last_and_last_answered(engine: str, tmp_path: Path, block: int) -> None:
+    """The access log is sampled (``Signature.latest``): the file's last request and its last answered
+    (status below 500) are among the events, whatever the 5xx storm after it; other signatures stay exact."""
+    lines = [_access(i, 200 if i % 3 else 404) for i in range(30_000)]
+    lines.insert(12_345, b"2026-11-25 05:30:00.000 857 INFO neutron.plugins.ml2.drivers.type_tunnel [-] "
+                         b"geneve ID ranges: [(1, 16777215)]\n")
+    lines += [_access(30_000 + i, 503) for i in range(2_000)]  # more than a block of failures at the end
+    path = tmp_path / "neutron-server.log"
+    path.write_bytes(b"".join(lines))
+    new = _scan_file(path, "neutron-server", block)
+    old, _ = _old(iter([Line(path.name, n, t) for n, t in enumerate(iter_lines(io.BytesIO(path.read_bytes()),
+                                                                                    65536), 1)]), "neutron-server")
+    served = [e for e in old.events() if e.signature == "api.request-served"]
+    sampled = [e for e in new.events() if e.signature == "api.request-served"]
+    answered = [e for e in sampled if e.groups["status"] < "500"]
+    assert sampled[-1].line == max((e.line for e in served), key=lambda line: line.number)
+    assert answered[-1].line.number == 30_001  # the last 200/404 (line 30,001 with the ranges line inserted)
+    assert answered[-1].line.text == path.read_bytes().split(b"\n")[30_000].decode()
+    def parsed(digest: EventDigest) -> int:
+        return sum(n for (_, sig, _), n in digest.counts().items() if sig == "api.request-served")
+
+    assert parsed(new) < parsed(old) // 10
+    assert [e for e in new.events() if e.signature != "api.request-served"] == [
+        e for e in old.events() if e.signature != "api.request-served"]
+
+
+def test_a_record_longer_than_the_first_context_is_read_whole(engine: str, tmp_path: Path) -> None:
+    """A traceback of 300 KB across a block edge: its first line and its exception come from one record, as
+    the line-by-line reader gives them."""
+    head = "2026-11-25 05:53:01.000 4242 ERROR nova.api.openstack.wsgi"
+    frames = [f'{head}   File "/usr/lib/python3/dist-packages/x{i}.py", line {i}, in f{i}'.encode()
+              for i in range(4_000)]
+    record = [f"{head} [req-1 admin admin - default default] Unexpected exception in API method: boom".encode(),
+              f"{head} Traceback (most recent call last):".encode(), *frames,
+              f"{head} keystoneauth1.exceptions.connection.ConnectFailure: Unable to establish connection to "
+              f"http://127.0.0.1:9696/v2.0/ports: refused".encode()]
+    filler = [_access(i, 200)[:-1] for i in range(5_000)]
+    path = tmp_path / "nova-api.log"
+    path.write_bytes(b"\n".join(filler + record + filler) + b"\n")
+    assert len(b"\n".join(record)) > 4 * 64 * 1024
+    new = _scan_file(path, "nova-api", 1 << 20)
+    old, _ = _old(iter([Line(path.name, n, t) for n, t in enumerate(iter_lines(io.BytesIO(path.read_bytes()),
+                                                                                    65536), 1)]), "nova-api")
+    keep = {"nova-api.unexpected-exception", "keystoneauth.connect-failure"}
+    got = [(e.signature, e.line.number) for e in new.events() if e.signature in keep]
+    assert got == [(e.signature, e.line.number) for e in old.events() if e.signature in keep]
+    assert len(got) == 2

@@ -21,10 +21,15 @@ class Signature:
     origin: str
     #: a literal every match contains: a substring test rejects most lines before any regex runs
     needle: str
+    #: set when rules use only the latest occurrences (a busy API logs one line per request, millions a day):
+    #: the log scan parses, per block of a file, only its last occurrence and the last one whose text right
+    #: after the needle matches this, so the sampled events hold the file's last of each but
+    #: ``Facts.event_count`` does not count them all
+    latest: re.Pattern[bytes] | None = None
 
 
-def _sig(id_: str, regex: str, origin: str, needle: str) -> Signature:
-    return Signature(id_, re.compile(regex), origin, needle)
+def _sig(id_: str, regex: str, origin: str, needle: str, latest: bytes | None = None) -> Signature:
+    return Signature(id_, re.compile(regex), origin, needle, re.compile(latest) if latest is not None else None)
 
 
 SIGNATURES: tuple[Signature, ...] = (
@@ -76,11 +81,12 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("keystoneauth.connect-failure",
          r"Unable to establish connection to (?P<url>[a-z]+://[^\s:/]+(?::(?P<port>\d+))?\S*?):?(?:\s|$)",
          "keystoneauth1 session.py", "Unable to establish connection to "),
+    # rules.api_reachability reads only the last request answered (status below 500).
     # eventlet/wsgi.py access log, as neutron (neutron/wsgi.py, wsgi_log_format) and other eventlet APIs write it:
     # '%(client_ip)s "%(request_line)s" status: %(status_code)s  len: %(body_length)s time: %(wall_seconds).7f'
     _sig("api.request-served",
          r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" status: (?P<status>\d{3})\b',
-         "eventlet wsgi.py", '" status: '),
+         "eventlet wsgi.py", '" status: ', latest=rb"[1-4]\d\d\b"),
     # keystoneauth1/session.py retry warning
     _sig("keystoneauth.retrying",
          r"^Failure: (?P<error>.*)\. Retrying in (?P<delay>[\d.]+)s\. (?P<left>\d+) retries left",

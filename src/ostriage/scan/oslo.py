@@ -86,8 +86,14 @@ def record_events(service: str, record: LogRecord) -> Iterator[LogEvent]:
                            record.exception.line, record)
 
 
+#: needles of signatures whose latest occurrences only are parsed (``Signature.latest``), with that test
+_LATEST = [(s.needle.encode(), s.latest) for s in SIGNATURES
+           if s.latest is not None and all(o.latest is not None for o in SIGNATURES if o.needle == s.needle)]
+
+
 def _literals(service: str, pids: Iterable[int]) -> tuple[list[bytes], list[tuple[bytes, int]]]:
-    needles = sorted({s.needle for s in SIGNATURES})
+    latest = {needle for needle, _ in _LATEST}
+    needles = sorted({s.needle for s in SIGNATURES if s.needle.encode() not in latest})
     if service.startswith("neutron"):
         needles.append(BANNER_LOGGER + " ")
     once = [(f" {pid} {level} ".encode(), pid) for pid in sorted(pids) for level in LEVELS]
@@ -123,6 +129,8 @@ class _File:
         if cur.cut >= 0 and not self.out.problems:
             self.out.problems.append(long_line_text(first + data.count(b"\n", 0, cur.cut), self.file.max_line))
         hits = self.matcher.find(data, end)
+        if _LATEST:
+            hits = sorted(hits + _latest_hits(data, end))
         window: _Window | None = None
         at, number = 0, first
         for pos, index in hits:
@@ -156,7 +164,7 @@ class _File:
             self.stale = True
 
     def _resolve(self, window: _Window, pos: int, number: int) -> None:
-        span = window.record(window.offset(pos), number, self.file.max_line)
+        span = window.record(pos, number, self.file.max_line)
         if span is None:
             return
         lines = [Line(self.file.shown, n, text) for n, text in span]
@@ -169,20 +177,79 @@ class _File:
                 del self.out.banners[:-MAX_BANNERS]
 
 
+def _latest_hits(data: bytes, end: int) -> list[tuple[int, int]]:
+    """(offset, -1) of the occurrences of a ``Signature.latest`` needle that are parsed in this block: the
+    last, and the last whose following text the signature's test accepts (searched backwards from the end)."""
+    hits: list[tuple[int, int]] = []
+    for needle, wanted in _LATEST:
+        at = data.rfind(needle, 0, end)
+        if at < 0:
+            continue
+        hits.append((at, -1))
+        while at >= 0 and not wanted.match(data, at + len(needle), end):
+            at = data.rfind(needle, 0, at)
+        if at >= 0 and at != hits[-1][0]:
+            hits.append((at, -1))
+    return hits
+
+
+#: context taken around a hit at first (then doubling as a record reaches past it)
+_CONTEXT_STEP = 64 * 1024
+
+
 class _Window:
-    """A block with the context around it, for walking from a hit to its record's first and last line."""
+    """The text around a hit — its block and the blocks before and after — for walking from it to its
+    record's first and last line.
+
+    Only as much is joined as the record needs: 64 KiB on each side of the hit at first, doubled where the
+    walk reaches an edge. Most blocks have a hit (the last API request of each), and joining three whole
+    blocks for each would cost more than the scan."""
 
     def __init__(self, prev: Block | None, cur: Block, nxt: Block | None, first: int) -> None:
-        before = prev.data[: prev.end] if prev is not None else b""
-        after = nxt.data[: nxt.end] if nxt is not None else b""
-        self.buf = before + cur.data[: cur.end] + after
-        self.skip = len(before)
-        #: the window starts at the start of the file: nothing before it
-        self.at_start = prev is None
-        self.at_end = nxt is None
+        # (data, end) of each: slicing a block copies it
+        self._parts = [(p.data, p.end) if p is not None else (b"", 0) for p in (prev, cur, nxt)]
+        self._cur = self._parts[0][1]  # where the block starts in the three joined
+        self._total = sum(end for _, end in self._parts)
+        self._file_start = prev is None
+        self.buf = b""
+        self.skip = 0  # where the window starts in the three joined
+        #: the record being walked reached the start or the end of the window, with more beyond it
+        self._edge_start = self._edge_end = False
 
-    def offset(self, pos: int) -> int:
-        return self.skip + pos
+    @property
+    def at_start(self) -> bool:
+        """The window starts at the start of the file: nothing before it."""
+        return self._file_start and self.skip == 0
+
+    def _take(self, lo: int, hi: int) -> None:
+        """The window over ``[lo, hi)`` of the three joined, ``lo`` moved back to its line's start."""
+        pieces = []
+        at = 0
+        for data, end in self._parts:
+            if at <= lo < at + end:
+                lo = at + data.rfind(b"\n", 0, lo - at) + 1  # a block starts with a line
+            if at < hi and lo < at + end:
+                pieces.append(data[max(lo - at, 0): min(hi - at, end)])
+            at += end
+        self.buf, self.skip = b"".join(pieces), lo
+
+    def record(self, pos: int, number: int, max_line: int) -> list[tuple[int, str]] | None:
+        """(number, text) of every line of the record holding ``pos`` of the block (on line ``number``),
+        or ``None`` when that line comes before the file's first record."""
+        at = self._cur + pos
+        lo, hi = max(at - _CONTEXT_STEP, 0), min(at + _CONTEXT_STEP, self._total)
+        while True:
+            self._take(lo, hi)
+            self._edge_start = self._edge_end = False
+            lines = self._record(at - self.skip, number, max_line)
+            grow_lo = self._edge_start and self.skip > 0
+            grow_hi = self._edge_end and hi < self._total
+            if not (grow_lo or grow_hi):
+                return lines
+            if grow_lo:
+                lo = max(at - 2 * (at - lo), 0)
+            if grow_hi:
+                hi = min(at + 2 * (hi - at), self._total)
 
     def _line(self, start: int) -> tuple[int, int]:
         stop = self.buf.find(b"\n", start)
@@ -191,12 +258,11 @@ class _Window:
     def _before(self, start: int) -> int | None:
         """Start of the line before the one starting at ``start``."""
         if start == 0:
+            self._edge_start = True
             return None
         return self.buf.rfind(b"\n", 0, start - 1) + 1
 
-    def record(self, pos: int, number: int, max_line: int) -> list[tuple[int, str]] | None:
-        """(number, text) of every line of the record holding ``pos`` (on line ``number``), or
-        ``None`` when that line comes before the file's first record."""
+    def _record(self, pos: int, number: int, max_line: int) -> list[tuple[int, str]] | None:
         buf = self.buf
         start = buf.rfind(b"\n", 0, pos) + 1
         texts: dict[int, str] = {}
@@ -219,11 +285,10 @@ class _Window:
         while True:
             lines.append((n, text(at)))
             _, stop = self._line(at)
-            if stop >= len(buf):
+            if stop >= len(buf) or stop + 1 >= len(buf):
+                self._edge_end = True
                 break
             at, n = stop + 1, n + 1
-            if at >= len(buf):
-                break
             following = parse_head(text(at))
             if following is not None and not (
                 key is not None and following.context is None and following.pid == key.pid
