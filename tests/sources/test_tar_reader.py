@@ -136,3 +136,15 @@ def test_arbitrary_bytes_end_or_stop_and_never_raise_anything_but_eof(data: byte
     except EOFError:
         return
     assert reader.offset <= len(data)
+
+
+def test_a_pax_header_with_only_times_leaves_the_member_as_its_header_says() -> None:
+    """Python's tarfile (as sos uses it) writes a pax header with ``mtime`` for every file it adds."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("sosreport-host/version.txt")
+        info.mtime, info.size = 1764000000.25, 3
+        tar.addfile(info, io.BytesIO(b"4.5"))
+    data = buf.getvalue()
+    assert b"mtime=" in data
+    assert _read(data)[0] == [("sosreport-host/version.txt", tarfile.REGTYPE, 3, "", b"4.5")]

@@ -29,6 +29,8 @@ _CHUNK = 1024 * 1024
 #: largest long name or pax header believed (real ones are a few hundred bytes; they are held in memory)
 MAX_METADATA = 1024 * 1024
 _ZERO_BLOCK = bytes(BLOCK)
+#: what the pax keys read here contain (``path``, ``linkpath``, ``size``, ``GNU.sparse.*``)
+_PAX_KEYS = (b"path=", b"size=", b"GNU.sparse.")
 _USTAR = b"ustar\x00"
 _LONG_NAME, _LONG_LINK = tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK
 _PAX = frozenset({tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE})
@@ -231,7 +233,11 @@ def _check_sum(block: bytes) -> None:
 
 
 def _pax_records(data: bytes) -> dict[str, str]:
-    """``LENGTH key=value\\n`` records; a malformed one ends the header as damaged."""
+    """``LENGTH key=value\\n`` records; a malformed one ends the header as damaged. Only the keys read
+    here matter: a header without them (Python's tarfile writes one with ``mtime`` for every member it
+    adds, as sos does) is not parsed."""
+    if not any(key in data for key in _PAX_KEYS):
+        return {}
     records: dict[str, str] = {}
     pos = 0
     while pos < len(data) and data[pos] != 0:

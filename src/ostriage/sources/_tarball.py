@@ -105,6 +105,10 @@ class _Areas:
         self._plain = frozenset(plain)
         self._magic = _any_of(magic)
         self._excluded = _any_of(excluded)
+        # The top-level names an area starts with: most members (all of sys/, proc/...) are rejected by
+        # their first name alone, before any prefix is matched
+        tops = {a.split("/", 1)[0] for a in areas}
+        self._tops = None if any(c in t for t in tops for c in "*?[") else frozenset(tops)
         # Proper ancestors of every area: a symlink there (``lib -> usr/lib``) leads into one.
         self._ancestors = frozenset(
             "/".join(parts[:i])
@@ -115,6 +119,8 @@ class _Areas:
         )
 
     def contains(self, rel: str) -> bool:
+        if self._tops is not None and rel.split("/", 1)[0] not in self._tops:
+            return False
         parts = rel.split("/")
         prefixes = ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
         if self._excluded is not None and any(self._excluded.match(p) for p in prefixes):
