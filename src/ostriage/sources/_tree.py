@@ -78,12 +78,18 @@ class Tree:
         *,
         permission_hint: Callable[[str], str] = lambda _real: "",
         max_line: int = MAX_LINE,
+        static: bool = False,
     ) -> None:
         self.root = Path(os.path.realpath(root))
         self.problems = problems
         self.display = display
         self._permission_hint = permission_hint
         self._max_line = max_line
+        # Files that do not change while they are read (a sosreport): what a path resolves to and what a
+        # directory lists are remembered (the unit search path alone is globbed thousands of times). The
+        # problems they note are noted once anyway.
+        self._resolved: dict[str, str | None] | None = {} if static else None
+        self._listed: dict[str, list[str]] | None = {} if static else None
 
     # -- resolution -----------------------------------------------------------------------------
 
@@ -94,6 +100,13 @@ class Tree:
         files, RDO's ``/etc/neutron/plugin.ini -> /etc/neutron/plugins/ml2/ml2_conf.ini`` means the
         copy's own file, never this machine's. ``..`` stops at the root, so nothing resolves outside.
         """
+        if self._resolved is None:
+            return self._resolve(rel)
+        if rel not in self._resolved:
+            self._resolved[rel] = self._resolve(rel)
+        return self._resolved[rel]
+
+    def _resolve(self, rel: str) -> str | None:
         real, escape = self._walk(rel)
         if escape is not None:
             # a link whose ".." climbs above the root points out of the collected files: refused, and said,
@@ -264,6 +277,13 @@ class Tree:
             self._expand(posixpath.join(rel, head), rest, found)
 
     def _listdir(self, rel: str) -> list[str]:
+        if self._listed is None:
+            return self._list(rel)
+        if rel not in self._listed:
+            self._listed[rel] = self._list(rel)
+        return self._listed[rel]
+
+    def _list(self, rel: str) -> list[str]:
         real = self.resolve(rel)
         if real is None or not os.path.isdir(real):
             return []

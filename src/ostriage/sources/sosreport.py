@@ -79,7 +79,7 @@ class SosReport(Source):
             raise SourceError(f"{self.label}: no such file or directory")
         #: the report's root directory (where ``sos_commands/`` is)
         self.root = root
-        self._tree = Tree(root, self.problems, _display, max_line=max_line)
+        self._tree = Tree(root, self.problems, _display, max_line=max_line, static=True)
         self._collected: datetime | Literal[False] | None = False
 
     def _unpack(self, limits: Limits, workdir: str | os.PathLike[str] | None) -> Path:
