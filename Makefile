@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian's promtool and amtool for the tests of deploy/ (unpacked, not installed: .ci/prometheus-tools)
+PROMTOOLS := $(VENV)/prometheus/.installed
 
 .PHONY: demo test lab lab-down lab-test bench clean
 
@@ -16,7 +18,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ostriage diagnose examples/seed-incident || test $$? -le 2
 
-test: $(STAMP)
+$(PROMTOOLS): | $(STAMP)
+	.ci/prometheus-tools $(VENV)/prometheus
+
+test: $(STAMP) $(PROMTOOLS)
 	$(BIN)/pytest -q
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench
