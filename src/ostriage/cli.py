@@ -315,7 +315,7 @@ def _listen_address(value: str) -> tuple[str, int] | None:
     if value == "none":
         return None
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--listen {value!r}: use HOST:PORT (e.g. 127.0.0.1:9891, [::1]:9891) or none")
     return host.strip("[]") or "0.0.0.0", int(port)
 

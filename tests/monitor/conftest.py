@@ -3,9 +3,14 @@ the diagnosis snapshots of the recorded seed incident and of the healthy scenari
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +55,36 @@ def seed_snapshot() -> Snapshot:
 def healthy_snapshot() -> Snapshot:
     with open_target(str(HEALTHY)) as source:
         return take(source)
+
+
+class Alertmanager(http.server.BaseHTTPRequestHandler):
+    """Answers like Alertmanager 0.25: 200 for a JSON array of postable alerts, 400 with a reason otherwise."""
+
+    received: list[tuple[str, dict[str, str], Any]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        try:
+            alerts = json.loads(body)
+            ok = isinstance(alerts, list) and all({"labels", "startsAt", "endsAt"} <= set(a) for a in alerts)
+        except ValueError:
+            ok = False
+        self.received.append((self.path, dict(self.headers), json.loads(body) if ok else body))
+        self.send_response(200 if ok and self.path.endswith("/api/v2/alerts") else 400)
+        self.end_headers()
+        if not ok:
+            self.wfile.write(b'{"code":400,"message":"unmarshal error"}')
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def alertmanager() -> Iterator[str]:
+    Alertmanager.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Alertmanager)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

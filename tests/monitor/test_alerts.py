@@ -4,10 +4,6 @@ that answers as Alertmanager's /api/v2/alerts does."""
 from __future__ import annotations
 
 import base64
-import http.server
-import json
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -16,6 +12,8 @@ import pytest
 from ostriage.monitor.alerts import ALERT_NAME, LoopInfo, PostError, crash_loop_alert, post_alerts, resolved
 from ostriage.monitor.labels import Target
 from ostriage.monitor.snapshot import Snapshot
+
+from .conftest import Alertmanager
 
 NEUTRON = Target("neutron-server", "neutron-server.service")
 T0 = datetime(2026, 11, 25, 5, 53, 8, tzinfo=timezone.utc)
@@ -62,44 +60,11 @@ def test_resolving_keeps_the_identity(seed_snapshot: Snapshot) -> None:
     assert done["labels"] == alert["labels"] and done["endsAt"] == "2026-11-25T06:03:08.000Z"
 
 
-class _Alertmanager(http.server.BaseHTTPRequestHandler):
-    """Answers like Alertmanager 0.25: 200 for a JSON array of postable alerts, 400 with a reason otherwise."""
-
-    received: list[tuple[str, dict[str, str], Any]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        try:
-            alerts = json.loads(body)
-            ok = isinstance(alerts, list) and all({"labels", "startsAt", "endsAt"} <= set(a) for a in alerts)
-        except ValueError:
-            ok = False
-        self.received.append((self.path, dict(self.headers), json.loads(body) if ok else body))
-        self.send_response(200 if ok and self.path.endswith("/api/v2/alerts") else 400)
-        self.end_headers()
-        if not ok:
-            self.wfile.write(b'{"code":400,"message":"unmarshal error"}')
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def alertmanager() -> Iterator[str]:
-    _Alertmanager.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Alertmanager)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_post_to_the_v2_api_with_basic_auth(seed_snapshot: Snapshot, alertmanager: str) -> None:
     alert = alert_for(seed_snapshot)
     url = alertmanager.replace("http://", "http://ops:s%40cret@") + "/prefix/"
     post_alerts(url, [alert])
-    ((path, headers, body),) = _Alertmanager.received
+    ((path, headers, body),) = Alertmanager.received
     assert path == "/prefix/api/v2/alerts"
     assert headers["Content-Type"] == "application/json"
     assert base64.b64decode(headers["Authorization"].split()[1]) == b"ops:s@cret"

@@ -23,12 +23,11 @@ from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
 from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts
-from ostriage.facts.victims import victim_of
 from ostriage.findings import Finding, Severity
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import estimate, largest_safe_ids
 from ostriage.knowledge.services import service_by_name, service_for_unit
-from ostriage.monitor.labels import LABELS, Target, engine_of_cgroup, service_of_finding, tracked_unit
+from ostriage.monitor.labels import LABELS, Target, service_of_finding, tracked_unit
 from ostriage.parsers.openstack_values import IdRange
 
 __all__ = ["METRICS", "MetricSpec", "Sample", "Timing", "diagnosis_samples", "evidence_source"]
@@ -145,7 +144,7 @@ def diagnosis_samples(facts: Facts, diagnosis: Diagnosis, timing: Timing) -> lis
         samples.append(_sample("ostriage_finding", 1, **labels))
         if f.key in roots:
             samples.append(_sample("ostriage_root_cause", 1, **labels))
-    samples += _oom_kills(facts, timing.utc_offset)
+    samples += _oom_kills(diagnosis, timing.utc_offset)
     samples += _units(facts)
     samples += _neutron(facts)
     samples += [_sample("ostriage_evidence_missing", 1, what=w) for w in sorted({_missing(m) for m in facts.missing})]
@@ -162,22 +161,27 @@ def _finding_labels(f: Finding) -> dict[str, str]:
             "service": service_of_finding(f.code, f.subject, unit, service), "unit": tracked_unit(unit)}
 
 
-def _oom_kills(facts: Facts, offset: timedelta | None) -> Iterator[Sample]:
-    kills: Counter[Target] = Counter()
-    last: dict[Target, datetime] = {}
-    for event in facts.oom_events:
-        if event.victim_pid is None and event.kill_line is None:
-            continue  # a block cut before the kill: nobody is known to have died
-        victim = victim_of(facts, event)
-        target = Target(victim.service.name if victim.service else "", tracked_unit(victim.unit), "",
-                        engine_of_cgroup(event.task_memcg or event.oom_memcg))
-        kills[target] += 1
-        if event.timestamp is not None and (target not in last or event.timestamp > last[target]):
-            last[target] = event.timestamp
-    for target, n in sorted(kills.items(), key=lambda kv: kv[0].values):
-        yield _workload("ostriage_oom_kills", target, n)
-        if offset is not None and target in last:
-            yield _workload("ostriage_oom_kill_last_timestamp_seconds", target, round(_epoch(last[target], offset), 3))
+def _oom_kills(diagnosis: Diagnosis, offset: timedelta | None) -> Iterator[Sample]:
+    """Kills per victim as the OOM rule counted them (so the metric says what ``diagnose`` says)."""
+    for f in diagnosis.findings:
+        if f.rule != "service-oom-kill-loop":
+            continue
+        data = f.data
+        unit = data.get("unit") if isinstance(data.get("unit"), str) else None
+        target = Target(data.get("service") or "", tracked_unit(unit), data.get("container") or "",
+                        data.get("engine") or "")
+        yield _workload("ostriage_oom_kills", target, int(data.get("kills") or 0))
+        last = _local_time(data.get("last"))
+        if offset is not None and last is not None:
+            yield _workload("ostriage_oom_kill_last_timestamp_seconds", target, round(_epoch(last, offset), 3))
+
+
+def _local_time(text: object) -> datetime | None:
+    """A finding's time (``rules._common.when``: host-local ``YYYY-MM-DD HH:MM:SS``)."""
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
 
 
 def _units(facts: Facts) -> Iterator[Sample]:

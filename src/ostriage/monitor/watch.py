@@ -50,6 +50,7 @@ from ostriage.monitor.followers import JournalFollower, KmsgFollower, journal_ar
 from ostriage.monitor.labels import LABELS, Target
 from ostriage.monitor.metrics import Sample
 from ostriage.monitor.snapshot import Snapshot, take
+from ostriage.report.redact import redact
 
 __all__ = ["Watch", "WatchOptions", "live_diagnosis"]
 
@@ -227,14 +228,27 @@ class Watch:
         """Serve until SIGTERM or SIGINT."""
         self._install_signals()
         try:
-            self._open_sources()
-            if self.options.listen is not None:
-                self._listen(self.options.listen)
-            self._request("start")
+            self.start()
             while not self._stopping:
                 self.step(self._timeout())
         finally:
             self.close()
+        log.info("stopped")
+
+    def start(self) -> None:
+        """Follow the sources, listen, and run the first diagnosis (``run`` does this; tests call it and ``step``)."""
+        self._open_sources()
+        if self.options.listen is not None:
+            self._listen(self.options.listen)
+        self._request("start")
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """Where /metrics is served (the real port when 0 was asked)."""
+        if self._server is None:
+            return None
+        host, port = self._server.server_address[:2]
+        return (host if isinstance(host, str) else bytes(host).decode()), port
 
     def step(self, timeout: float | None) -> None:
         """Wait at most ``timeout`` seconds for something to do, do it, then run the timers due."""
@@ -315,7 +329,7 @@ class Watch:
         out, _ = self._journal.fds()
         if fd != out:
             for line in lines:
-                log.warning("journalctl: %s", line.strip())
+                log.warning("journalctl: %s", redact(line.strip()))
         else:
             for number, text in enumerate(lines, 1):
                 self._journal_line(text, number)
@@ -352,7 +366,7 @@ class Watch:
                    EventKind.EXIT: "ostriage_watch_exits_total"}.get(event.kind)
         if counter is not None:
             self._counters.add(counter, event.target.values)
-            log.info("%s: %s (%s) %s", event.kind.value, event.target.name, event.source, event.detail)
+            log.info("%s: %s (%s) %s", event.kind.value, event.target.name, event.source, redact(event.detail))
         if event.kind is EventKind.UNIT_CHANGE:
             if event.target not in self.loops and "settle" not in self._timers:
                 self._timers["settle"] = now + self.options.settle
@@ -485,10 +499,9 @@ class Watch:
                          labels.get("unit") or labels.get("service"), url)
 
     def _url(self, path: str) -> str | None:
-        if self._server is None:
+        if self.address is None:
             return None
-        host, port = self._server.server_address[:2]
-        shown = host.decode() if isinstance(host, bytes) else host
+        shown, port = self.address
         if shown in ("0.0.0.0", "::"):
             shown = self.options.instance
         return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}{path}"
