@@ -29,12 +29,11 @@ from ostlab import (  # noqa: E402 - the lab package lives outside src/, on purp
     cgroup,
     container,
     controller,
+    ostriage_install,
     paths,
     safety,
     scenarios,
 )
-
-CONTAINER_VENV = "/opt/ostriage-venv"
 
 
 def _skip_unless_possible() -> None:
@@ -62,16 +61,7 @@ def lab() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def ostriage_inside(lab: None) -> str:
     """ostriage installed in a venv inside the live controller, from this checkout."""
-    cert = f"PIP_CERT={container.CONTAINER_CA} " if Path(container.HOST_CA).exists() else ""
-    # The checkout is bind-mounted read-only; pip builds in-tree, so build from a copy.
-    container.sh(f"rm -rf /tmp/ostriage-src && cp -r {container.CONTAINER_REPO} /tmp/ostriage-src && "
-                 "rm -rf /tmp/ostriage-src/.venv /tmp/ostriage-src/build && "
-                 f"python3 -m venv {CONTAINER_VENV} && "
-                 f"{cert}{CONTAINER_VENV}/bin/pip install -q 'setuptools>=69' wheel && "
-                 # pip's isolated build environment ignores PIP_CERT; build with the venv's own tools.
-                 f"{cert}{CONTAINER_VENV}/bin/pip install -q --no-build-isolation /tmp/ostriage-src",
-                 timeout=900, logname="ostriage-install")
-    return f"{CONTAINER_VENV}/bin/ostriage"
+    return ostriage_install.install()
 
 
 def _diagnosis(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -60,7 +60,7 @@ def healthy_snapshot() -> Snapshot:
 class Alertmanager(http.server.BaseHTTPRequestHandler):
     """Answers like Alertmanager 0.25: 200 for a JSON array of postable alerts, 400 with a reason otherwise."""
 
-    received: list[tuple[str, dict[str, str], Any]] = []
+    received: ClassVar[list[tuple[str, dict[str, str], Any]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))

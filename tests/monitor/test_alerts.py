@@ -4,7 +4,7 @@ that answers as Alertmanager's /api/v2/alerts does."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from ostriage.monitor.snapshot import Snapshot
 from .conftest import Alertmanager
 
 NEUTRON = Target("neutron-server", "neutron-server.service")
-T0 = datetime(2026, 11, 25, 5, 53, 8, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 5, 53, 8, tzinfo=UTC)
 
 
 def alert_for(snapshot: Snapshot, target: Target = NEUTRON) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def test_post_to_the_v2_api_with_basic_auth(seed_snapshot: Snapshot, alertmanage
 
 
 def test_refusals_and_unreachable_alertmanagers_are_errors_without_secrets(alertmanager: str) -> None:
-    with pytest.raises(PostError, match="HTTP 400: .*unmarshal error"):
+    with pytest.raises(PostError, match=r"HTTP 400: .*unmarshal error"):
         post_alerts(alertmanager.replace("http://", "http://ops:hunter2@"), [{"not": "an alert"}])
     with pytest.raises(PostError) as refused:
         post_alerts("http://ops:hunter2@127.0.0.1:1", [])

@@ -68,7 +68,7 @@ def test_watch_runs_until_sigterm_and_exits_0(tmp_path: Path) -> None:
             assert time.monotonic() < deadline and proc.poll() is None, seen
             seen.append(proc.stderr.readline())
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
         proc.wait()

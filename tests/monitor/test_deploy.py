@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,9 +54,9 @@ def test_amtool_checks_the_example_alertmanager_config(amtool: Path) -> None:
 
 def test_the_notification_template_tells_the_story(amtool: Path, seed_snapshot: Snapshot, tmp_path: Path) -> None:
     loop = LoopInfo(Target("neutron-server", "neutron-server.service"), "2 restarts within 600 s",
-                    datetime(2026, 11, 25, 5, 53, 8, tzinfo=timezone.utc))
+                    datetime(2026, 11, 25, 5, 53, 8, tzinfo=UTC))
     alert = crash_loop_alert(seed_snapshot.document, loop, instance="ostlab-controller",
-                             ends_at=datetime(2026, 11, 25, 5, 57, 8, tzinfo=timezone.utc),
+                             ends_at=datetime(2026, 11, 25, 5, 57, 8, tzinfo=UTC),
                              generator_url="http://ostlab-controller:9891/diagnosis")
     data = {"receiver": "openstack-oncall", "status": "firing", "alerts": [{**alert, "status": "firing"}],
             "groupLabels": {"instance": "ostlab-controller"}, "commonLabels": alert["labels"],
@@ -113,7 +113,7 @@ def _firing(promtool: Path, tmp_path: Path, series: list[dict[str, str]], eval_t
 
 def test_the_rules_fire_on_ostriages_own_metrics_of_the_seed_incident(promtool: Path, seed_snapshot: Snapshot,
                                                                      tmp_path: Path) -> None:
-    collected = datetime.fromisoformat(seed_snapshot.document["target"]["collected_at"]).replace(tzinfo=timezone.utc)
+    collected = datetime.fromisoformat(seed_snapshot.document["target"]["collected_at"]).replace(tzinfo=UTC)
     # as if the metrics were taken when the sosreport was (its `date` says UTC): diagnosis at t=60 s
     shift = collected.timestamp() - 60
     stamps = [s for s in seed_snapshot.samples if s.name == "ostriage_diagnosis_timestamp_seconds"]

@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def fetch_while_stepping(watch: Watch, url: str) -> tuple[int, str]:
 
 
 def posted(state: str) -> list[dict[str, Any]]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out = []
     for _, _, body in Alertmanager.received:
         for alert in body:
@@ -128,6 +128,36 @@ def test_a_crash_loop_in_the_journal_reaches_alertmanager_with_its_diagnosis(tmp
     finally:
         watch.close()
     assert journalctl is not None and not _alive(journalctl)
+
+
+class SlowFirstDiagnosis:
+    """The first diagnosis hangs (it records its pid); later ones are the seed's."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self) -> Snapshot:
+        if not self.marker.exists():
+            self.marker.write_text(str(os.getpid()))
+            time.sleep(600)
+        return seed_diagnosis()
+
+
+def test_a_crash_loop_does_not_wait_for_a_routine_diagnosis(tmp_path: Path, alertmanager: str) -> None:
+    rows = journal_rows(tmp_path / "rows.json")
+    marker = tmp_path / "first-diagnosis.pid"
+    # the rows come once the first (routine) diagnosis has started and hangs
+    command = (f"while [ ! -s {shlex.quote(str(marker))} ]; do sleep 0.1; done; "
+               f"cat {shlex.quote(str(rows))}; exec sleep 300")
+    watch = Watch(WatchOptions(listen=None, alertmanagers=(alertmanager,), refresh=0, settle=3600, kmsg=False,
+                               journal_command=("sh", "-c", command), diagnose=SlowFirstDiagnosis(marker)))
+    try:
+        watch.start()
+        wait(watch, "the firing alert", lambda: bool(posted("firing")))
+        assert posted("firing")[0]["labels"]["code"] == "NEU001"
+        assert not _alive(int(marker.read_text()))  # the hanging routine diagnosis was stopped
+    finally:
+        watch.close()
 
 
 def _alive(pid: int) -> bool:

@@ -62,6 +62,8 @@ MAX_RESULT = 64 * 1024 * 1024
 MAX_SERIES = 64
 _OTHER = Target(service="other")
 _JOURNAL_BACKOFF = (5.0, 300.0)
+#: diagnoses about a crash loop: they go first, and are never abandoned
+_LOOP_REASONS = ("crash-loop", "rediagnose")
 
 
 def live_diagnosis() -> Snapshot:
@@ -408,8 +410,12 @@ class Watch:
 
     # -- diagnoses ----------------------------------------------------------------------------------
     def _request(self, reason: str) -> None:
+        if reason == "crash-loop":
+            self._timers.pop("settle", None)  # the loop's diagnosis is the newer one
+            if self._child is not None and self._child.reason not in _LOOP_REASONS:
+                self._abandon()  # a routine diagnosis must not delay the loop's
         if self._child is not None:
-            self._pending = self._pending or reason
+            self._pending = reason if reason in _LOOP_REASONS else (self._pending or reason)
             return
         self._counters.add("ostriage_watch_diagnoses_total", (reason,))
         try:
@@ -421,6 +427,15 @@ class Watch:
         self._child = child
         self._selector.register(child.fd, selectors.EVENT_READ, self._on_child)
         self._timers["child"] = child.deadline
+
+    def _abandon(self) -> None:
+        child, self._child = self._child, None
+        assert child is not None
+        self._selector.unregister(child.fd)
+        self._timers.pop("child", None)
+        child.kill()
+        child.finish()
+        log.info("diagnosis (%s) abandoned for a crash loop's", child.reason)
 
     def _on_child(self) -> None:
         assert self._child is not None
