@@ -149,6 +149,10 @@ class Stack:
         if self.webhook is not None:
             self.webhook.stop()
             self.webhook = None
+        if RUN.is_dir():  # kept for a look after a failure, beside the lab's other logs
+            paths.LOGS.mkdir(parents=True, exist_ok=True)
+            for kept in RUN.glob("*.log"):
+                shutil.copy(kept, paths.LOGS / f"monitoring-{kept.name}")
         shutil.rmtree(RUN, ignore_errors=True)
 
     def _spawn(self, name: str, argv: list[str]) -> None:
