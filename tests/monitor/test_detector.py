@@ -107,6 +107,9 @@ def test_at_most_max_targets_are_remembered_quiet_ones_first_forgotten() -> None
         detector.observe(event(EventKind.EXIT, Target("", f"quiet{i}.service")), 2.0 + i)
     assert detector.state(looping) is not None  # the looping one is kept
     assert sum(detector.state(Target("", f"quiet{i}.service")) is not None for i in range(10)) == 2
+    full = LoopDetector(LoopPolicy(window=600, restarts=1, max_targets=1))
+    assert full.observe(event(EventKind.RESTART, looping), 1.0)
+    assert not full.observe(event(EventKind.RESTART, UNITS[0]), 2.0) and full.dropped == 1
 
 
 def test_a_workload_without_unit_or_service_is_not_tracked() -> None:

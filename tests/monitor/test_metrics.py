@@ -116,3 +116,17 @@ def test_textfile_is_replaced_whole_and_readable_by_node_exporter(seed_snapshot:
 def test_textfile_in_a_missing_directory_fails_cleanly(seed_snapshot: Snapshot, tmp_path: Path) -> None:
     with pytest.raises(OSError):
         write_textfile(str(tmp_path / "absent" / "ostriage.prom"), seed_snapshot.samples)
+
+
+def test_a_compute_node_has_no_neutron_server_needs(ussuri_tarball: Path) -> None:
+    """The real ussuri compute sosreport: neutron.conf is there, neutron-server is not."""
+    from ostriage.monitor.snapshot import take
+    from ostriage.sources import open_target
+
+    with open_target(str(ussuri_tarball)) as source:
+        snapshot = take(source)
+    names = {s.name for s in snapshot.samples}
+    assert not {"ostriage_memory_predicted_need_bytes", "ostriage_neutron_memory_budget_bytes"} & names
+    assert values(snapshot, "ostriage_diagnosis_status") == {(): 0.0}
+    assert labelled(snapshot, "ostriage_finding", code="SYS003", unit="ceph-osd@0.service", severity="info",
+                    service="") == [1.0]

@@ -65,6 +65,8 @@ class LoopDetector:
     def __init__(self, policy: LoopPolicy) -> None:
         self.policy = policy
         self._targets: OrderedDict[Target, LoopState] = OrderedDict()
+        #: events of new workloads ignored because every tracked one was looping
+        self.dropped = 0
 
     def state(self, target: Target) -> LoopState | None:
         return self._targets.get(target)
@@ -114,6 +116,7 @@ class LoopDetector:
         if len(self._targets) >= self.policy.max_targets:
             quiet = next((t for t, s in self._targets.items() if not s.looping), None)
             if quiet is None:
+                self.dropped += 1
                 return None  # every tracked workload is looping: a new one waits for a slot
             del self._targets[quiet]
         state = LoopState(deque(maxlen=self.policy.kills), deque(maxlen=self.policy.restarts))

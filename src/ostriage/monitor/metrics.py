@@ -29,6 +29,7 @@ from ostriage.knowledge.neutron_memory import estimate, largest_safe_ids
 from ostriage.knowledge.services import service_by_name, service_for_unit
 from ostriage.monitor.labels import LABELS, Target, service_of_finding, tracked_unit
 from ostriage.parsers.openstack_values import IdRange
+from ostriage.rules._common import deployed
 
 __all__ = ["METRICS", "MetricSpec", "Sample", "Timing", "diagnosis_samples", "evidence_source"]
 
@@ -100,8 +101,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("ostriage_watch_source_up", "gauge",
                "1 while watch follows the source (journal, kmsg), 0 when it cannot.", ("source",)),
     MetricSpec("ostriage_watch_events_lost_total", "counter",
-               "Kernel log records overwritten before watch read them, or workloads beyond its tracking limit.",
-               ("source",)),
+               "Events watch could not count: kernel log records overwritten before it read them (kmsg), "
+               "events of new workloads while it tracked its limit of looping ones (tracking).", ("source",)),
 )
 SPECS = {m.name: m for m in METRICS}
 
@@ -191,6 +192,8 @@ def _units(facts: Facts) -> Iterator[Sample]:
         service = service_for_unit(unit.name)
         if not name or (service is None and not (unit.properties and unit.properties.n_restarts)):
             continue
+        if unit.properties is not None and unit.properties.get("LoadState") == "not-found":
+            continue  # a known service's unit name that this host does not have
         target = Target(service.name if service else "", name)
         if unit.properties is not None and unit.properties.n_restarts is not None:
             yield _workload("ostriage_unit_restarts", target, unit.properties.n_restarts)
@@ -202,14 +205,14 @@ def _units(facts: Facts) -> Iterator[Sample]:
 def _neutron(facts: Facts) -> Iterator[Sample]:
     """The memory model's view of neutron-server: ranges, what fits, and what the service needs."""
     config = facts.configs.get("neutron-server")
-    if config is None:
-        return
+    service = service_by_name("neutron-server")
+    if config is None or not deployed(facts, service):
+        return  # a compute node has neutron.conf too: only a host that runs the server has its needs
     try:
         ranges = opts.tunnel_ranges(config.ini)
         all_ids = opts.tunnel_id_ranges(config.ini) or (IdRange(1, 1),)
     except ParseError:
         return  # neutron refuses the value at start: lint and diagnose say so, there is no need to model
-    service = service_by_name("neutron-server")
     unit = next((u for u in service.units if u in facts.units), "")
     inputs = model_inputs(facts, all_ids)
     need = estimate(inputs)

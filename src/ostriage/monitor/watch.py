@@ -223,6 +223,8 @@ class Watch:
         out += self._counters.samples()
         out += [Sample("ostriage_watch_crash_loop", t.values, v) for t, v in self._crash_loop.items()]
         out += [Sample("ostriage_watch_source_up", (s,), v) for s, v in sorted(self._source_up.items())]
+        if self.detector.dropped:
+            out.append(Sample("ostriage_watch_events_lost_total", ("tracking",), self.detector.dropped))
         return out
 
     # -- life cycle ---------------------------------------------------------------------------------
