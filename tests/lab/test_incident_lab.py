@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import skip_unless_lab_possible
+
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,20 +38,9 @@ from ostlab import (  # noqa: E402 - the lab package lives outside src/, on purp
 )
 
 
-def _skip_unless_possible() -> None:
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    if not Path("/sys/fs/cgroup/memory").is_dir():
-        pytest.skip("the lab needs the cgroup v1 memory controller")
-    if shutil.which("apt-get") is None:
-        pytest.skip("the lab needs Debian's apt-get")
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[None]:
-    _skip_unless_possible()
+    skip_unless_lab_possible()
     from ostlab.__main__ import cmd_up
 
     cmd_up()

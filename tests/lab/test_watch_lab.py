@@ -12,7 +12,6 @@ included); the latency and idle figures come from bench/watch_lab.py, not from h
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import threading
 import urllib.request
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from .conftest import skip_unless_lab_possible
 
 pytestmark = pytest.mark.lab
 
@@ -31,20 +32,9 @@ from ostlab import cgroup, container, monitoring, ostriage_install, safety, scen
 from ostlab.shell import wait_for  # noqa: E402
 
 
-def _skip_unless_possible() -> None:
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    if not Path("/sys/fs/cgroup/memory").is_dir():
-        pytest.skip("the lab needs the cgroup v1 memory controller")
-    if shutil.which("apt-get") is None:
-        pytest.skip("the lab needs Debian's apt-get")
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[monitoring.Stack]:
-    _skip_unless_possible()
+    skip_unless_lab_possible()
     from ostlab.__main__ import cmd_up
 
     cmd_up()
