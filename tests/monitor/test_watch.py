@@ -114,7 +114,12 @@ def test_a_crash_loop_in_the_journal_reaches_alertmanager_with_its_diagnosis(tmp
         assert metrics[("ostriage_diagnosis_status", ())] == 2.0
         assert metrics[("ostriage_watch_source_up", (("source", "journal"),))] == 1.0
         assert ("process_resident_memory_bytes", ()) in metrics
-        assert sum(v for (n, _), v in metrics.items() if n == "ostriage_watch_diagnoses_total") >= 2
+        reasons = {dict(labels)["reason"] for (n, labels) in metrics if n == "ostriage_watch_diagnoses_total"}
+        assert {"early", "crash-loop"} <= reasons
+
+        status, index = fetch_while_stepping(watch, f"{base}/")
+        assert "crash loop: neutron-server.service: 2 restarts within 3 s" in index
+        assert "root cause NEU001 ml2-segment-range-too-large" in index
 
         status, body = fetch_while_stepping(watch, f"{base}/diagnosis")
         assert status == 200 and json.loads(body)["root_causes"][0]["code"] == "NEU001"

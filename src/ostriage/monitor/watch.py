@@ -8,13 +8,16 @@ none at all: idle, it does not wake up.
 A diagnosis runs in a forked child (``snapshot.take`` on the live host: the same public entry points as
 ``ostriage diagnose``) that sends its snapshot back as JSON and exits, so its memory goes back to the
 system and the watch stays small; one runs at a time, and requests that come meanwhile are coalesced into
-one more run. Why one runs: ``start``; ``crash-loop`` (a loop began); ``rediagnose`` (a loop goes on);
-``loop-ended``; ``unit-change`` (a known service's unit was started or stopped, ``settle`` seconds later);
-``refresh`` (every ``refresh`` seconds).
+one more run. Why one runs: ``start``; ``early`` (the first kill, restart or abnormal exit of a quiet
+workload: if a loop follows, its story is ready when the loop is recognised); ``crash-loop`` (a loop
+began); ``rediagnose`` (a loop goes on); ``loop-ended``; ``unit-change`` (a known service's unit was started
+or stopped, ``settle`` seconds later); ``refresh`` (every ``refresh`` seconds). The first three pre-empt a
+routine diagnosis that is running.
 
 While a workload loops, its ``OstriageCrashLoop`` alert goes to every Alertmanager given, from the first
-diagnosis that began after the loop was seen, again every ``resend`` seconds (``endsAt`` four resends
-ahead, as Prometheus does), and resolved when the loop ends or its explanation changes.
+diagnosis that began at or after the loop's first sign (at once if the ``early`` one is done), again every
+``resend`` seconds (``endsAt`` four resends ahead, as Prometheus does), and resolved when the loop ends or
+its explanation changes.
 
 Read-only on the host: it reads, runs journalctl and the diagnosis' fixed commands, and writes nothing but
 the optional textfile.
@@ -63,7 +66,11 @@ MAX_SERIES = 64
 _OTHER = Target(service="other")
 _JOURNAL_BACKOFF = (5.0, 300.0)
 #: diagnoses about a crash loop: they go first, and are never abandoned
-_LOOP_REASONS = ("crash-loop", "rediagnose")
+_LOOP_REASONS = ("early", "crash-loop", "rediagnose")
+#: events that may start a loop: the first of them already starts a diagnosis ("early")
+_TROUBLE = (EventKind.OOM_KILL, EventKind.RESTART, EventKind.EXIT, EventKind.START_LIMIT)
+#: a diagnosis that began this long before a loop's first event still speaks for it (clock conversions)
+_SLACK = 1.0
 
 
 def live_diagnosis() -> Snapshot:
@@ -196,7 +203,8 @@ class Watch:
         self.detector = LoopDetector(options.policy)
         self.snapshot: Snapshot | None = None
         self.loops: dict[Target, LoopInfo] = {}
-        self._detected: dict[Target, float] = {}
+        #: per workload, when its current trouble began (monotonic): the first event since it was last quiet
+        self._trouble: dict[Target, float] = {}
         self._sent: dict[Target, dict[str, Any]] = {}
         self._counters = _Counters()
         self._crash_loop: dict[Target, float] = {}
@@ -375,20 +383,35 @@ class Watch:
             if event.target not in self.loops and "settle" not in self._timers:
                 self._timers["settle"] = now + self.options.settle
             return
+        if event.kind in _TROUBLE and (event.target.unit or event.target.service):
+            self._first_trouble(event.target, now)
         if not self.detector.observe(event, now):
             return
         state = self.detector.state(event.target)
         assert state is not None
-        first = min(t for t in (*state.kills, *state.restarts, now))
+        first = min(t for t in (*state.kills, *state.restarts, self._trouble.get(event.target, now), now))
         started = datetime.now(UTC) - timedelta(seconds=now - first)
         self.loops[event.target] = LoopInfo(event.target, state.reason, started)
-        self._detected[event.target] = time.time()
         self._crash_loop[event.target] = 1.0
         self._counters.add("ostriage_watch_crash_loops_total", event.target.values)
         log.warning("crash loop of %s: %s; diagnosing", event.target.name, state.reason)
+        self._alert()  # the diagnosis begun at its first sign may already tell the story
         self._request("crash-loop")
         self._timers.setdefault("resend", now + self.options.resend)
         self._timers.setdefault("rediagnose", now + self.options.rediagnose)
+
+    def _first_trouble(self, target: Target, now: float) -> None:
+        """The first sign of trouble of a quiet workload starts a diagnosis at once: if a loop follows, its
+        alert can go out as soon as the loop is recognised."""
+        window = self.options.policy.window
+        for old in [t for t, at in self._trouble.items() if now - at > window and t not in self.loops]:
+            del self._trouble[old]
+        if target in self._trouble:
+            return
+        if len(self._trouble) >= self.options.policy.max_targets:
+            return  # as many workloads in trouble as tracked: their loops still get their own diagnoses
+        self._trouble[target] = now
+        self._request("early")
 
     def _loops_ended(self, now: float) -> None:
         ended = self.detector.expire(now)
@@ -399,7 +422,7 @@ class Watch:
         for target in ended:
             log.info("crash loop of %s is over (nothing for %.0f s)", target.name, self.options.policy.window)
             self.loops.pop(target, None)
-            self._detected.pop(target, None)
+            self._trouble.pop(target, None)
             self._crash_loop[target] = 0.0
             sent = self._sent.pop(target, None)
             if sent is not None:
@@ -412,7 +435,7 @@ class Watch:
 
     # -- diagnoses ----------------------------------------------------------------------------------
     def _request(self, reason: str) -> None:
-        if reason == "crash-loop":
+        if reason in _LOOP_REASONS:
             self._timers.pop("settle", None)  # the loop's diagnosis is the newer one
             if self._child is not None and self._child.reason not in _LOOP_REASONS:
                 self._abandon()  # a routine diagnosis must not delay the loop's
@@ -487,8 +510,8 @@ class Watch:
         url = self._url("/diagnosis")
         alerts: list[dict[str, Any]] = []
         for target, loop in self.loops.items():
-            if self.snapshot.started < self._detected.get(target, 0.0):
-                continue  # this diagnosis began before the loop was seen: the next one will tell
+            if self.snapshot.started < loop.started.timestamp() - _SLACK:
+                continue  # this diagnosis began before the loop's first sign: the next one will tell
             alert = crash_loop_alert(self.snapshot.document, loop, instance=self.options.instance, ends_at=ends,
                                      generator_url=url)
             old = self._sent.get(target)
