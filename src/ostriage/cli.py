@@ -6,6 +6,7 @@ interrupted (Ctrl-C), 141 the reader of standard output went away before the end
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
 warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
 change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back).
+``metrics``: 0 once written (the host's health is a metric). ``watch``: 0 when stopped by SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
