@@ -134,6 +134,7 @@ class Stack:
         self._prometheus()
         self._inside()
         wait_for("Prometheus to scrape node_exporter and ostriage watch", self._targets_up, 120, 1)
+        wait_for("Alertmanager to answer", self._alertmanager_up, 60, 1)
         log("monitoring up: " + ", ".join(f"{k} {HOST}:{v}" for k, v in PORTS.items()))
 
     def stop(self) -> None:
@@ -166,8 +167,13 @@ class Stack:
         hook = f"http://{HOST}:{PORTS['webhook']}/"
         (RUN / "alertmanager.yml").write_text(config.replace("http://127.0.0.1:5001/", hook))
         shutil.copy(DEPLOY / "alertmanager" / "ostriage.tmpl", RUN / "ostriage.tmpl")
+        # Debian's build reads its default template from /usr/share/prometheus/alertmanager: in a private mount
+        # namespace, the unpacked package's /usr/share is laid over the host's (the host's stays untouched)
+        share = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 'mount -t overlay ostlab-alertmanager -o lowerdir="$1":/usr/share /usr/share && shift && exec "$@"',
+                 "ostlab-alertmanager", str(ROOT / "usr/share")]
         self._spawn("alertmanager", [
-            str(ROOT / "usr/bin/prometheus-alertmanager"), f"--config.file={RUN / 'alertmanager.yml'}",
+            *share, str(ROOT / "usr/bin/prometheus-alertmanager"), f"--config.file={RUN / 'alertmanager.yml'}",
             f"--storage.path={RUN / 'alertmanager-data'}", f"--web.listen-address={HOST}:{PORTS['alertmanager']}",
             "--cluster.listen-address=",  # no HA gossip (it would listen on every address)
         ])
@@ -220,6 +226,12 @@ class Stack:
         except OSError:
             return False
         return len(targets) == 2 and all(t["health"] == "up" for t in targets)
+
+    def _alertmanager_up(self) -> bool:
+        try:
+            return _json_get(f"http://{HOST}:{PORTS['alertmanager']}/api/v2/status")["cluster"]["status"] == "disabled"
+        except OSError:
+            return False
 
     def alerts(self, alertname: str | None = None) -> list[dict[str, Any]]:
         """Alertmanager's alerts (active, silenced and inhibited ones too), from its v2 API."""
