@@ -190,6 +190,27 @@ def test_a_failing_diagnosis_is_counted_and_the_watch_goes_on(tmp_path: Path) ->
         watch.close()
 
 
+def fresh_journal_diagnosis() -> Snapshot:
+    """A diagnosis whose journal holds a service-manager message a minute newer than the stream's start."""
+    snapshot = seed_diagnosis()
+    return Snapshot(snapshot.document, snapshot.samples, snapshot.started, snapshot.finished, time.time() + 60)
+
+
+def test_a_blind_journal_stream_is_started_again() -> None:
+    watch = Watch(WatchOptions(listen=None, kmsg=False, journal_command=("sh", "-c", "exec sleep 300"), refresh=0,
+                               diagnose=fresh_journal_diagnosis))
+    try:
+        watch.start()
+        first = watch._journal.pid  # type: ignore[union-attr]
+        wait(watch, "the diagnosis", lambda: watch.snapshot is not None)
+        lost = {s.labels: s.value for s in watch.samples() if s.name == "ostriage_watch_events_lost_total"}
+        assert lost == {("journal",): 1.0}
+        assert watch._journal.pid not in (None, first)  # type: ignore[union-attr]
+        assert first is not None and not _alive(first)
+    finally:
+        watch.close()
+
+
 def test_a_journal_that_cannot_run_is_reported_and_retried_later() -> None:
     watch = Watch(WatchOptions(listen=None, kmsg=False, journal_command=("/nonexistent/journalctl",), refresh=0,
                                diagnose=seed_diagnosis))

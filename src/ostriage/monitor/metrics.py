@@ -101,8 +101,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("ostriage_watch_source_up", "gauge",
                "1 while watch follows the source (journal, kmsg), 0 when it cannot.", ("source",)),
     MetricSpec("ostriage_watch_events_lost_total", "counter",
-               "Events watch could not count: kernel log records overwritten before it read them (kmsg), "
-               "events of new workloads while it tracked its limit of looping ones (tracking).", ("source",)),
+               "Events watch could not count: kernel log records overwritten before it read them (kmsg), a "
+               "journal stream found blind and restarted (journal), events of new workloads while it tracked its "
+               "limit of looping ones (tracking).", ("source",)),
 )
 SPECS = {m.name: m for m in METRICS}
 

@@ -65,6 +65,8 @@ MAX_RESULT = 64 * 1024 * 1024
 MAX_SERIES = 64
 _OTHER = Target(service="other")
 _JOURNAL_BACKOFF = (5.0, 300.0)
+#: seconds an entry may take from the journal to our stream before the stream counts as blind
+_JOURNAL_SLACK = 10.0
 #: diagnoses about a crash loop: they go first, and are never abandoned
 _LOOP_REASONS = ("early", "crash-loop", "rediagnose")
 #: events that may start a loop: the first of them already starts a diagnosis ("early")
@@ -215,6 +217,9 @@ class Watch:
         self._timers: dict[str, float] = {}
         self._journal: JournalFollower | None = None
         self._journal_backoff = _JOURNAL_BACKOFF[0]
+        #: when journalctl was started, and when it last delivered a line (Unix times)
+        self._journal_since = 0.0
+        self._journal_heard = 0.0
         self._kmsg: KmsgFollower | None = None
         self._kmsg_kills = KernelKills("kmsg")
         self._journal_kills = KernelKills("journal-kernel")
@@ -326,6 +331,7 @@ class Watch:
         self._selector.register(out, selectors.EVENT_READ, lambda: self._on_journal(out))
         self._selector.register(err, selectors.EVENT_READ, lambda: self._on_journal(err))
         self._source_up["journal"] = 1.0
+        self._journal_since = time.time()
         log.info("following the journal: %s", " ".join(self._journal.argv))
 
     def _journal_down(self, why: str) -> None:
@@ -343,6 +349,8 @@ class Watch:
             for line in lines:
                 log.warning("journalctl: %s", redact(line.strip()))
         else:
+            if lines:
+                self._journal_heard = time.time()
             for number, text in enumerate(lines, 1):
                 self._journal_line(text, number)
         if ended:
@@ -487,6 +495,7 @@ class Watch:
 
     def _diagnosed(self, snapshot: Snapshot, reason: str) -> None:
         self.snapshot = snapshot
+        self._check_journal(snapshot)
         doc = snapshot.document
         roots = ", ".join(f"{r['code']} {r['rule']}" for r in doc.get("root_causes", [])) or "none"
         log.info("diagnosis (%s) in %.1f s: %s; root causes: %s", reason, snapshot.finished - snapshot.started,
@@ -499,6 +508,21 @@ class Watch:
             except OSError as exc:
                 log.error("cannot write %s: %s", self.options.textfile, exc.strerror or exc)
         self._alert()
+
+    def _check_journal(self, snapshot: Snapshot) -> None:
+        """The diagnosis read the journal too: if it holds service-manager messages newer than anything our
+        stream delivered since it started, the stream is blind (it happens: journalctl --follow in some
+        sandboxes sees no new entry and says nothing). Start it again rather than watch nothing."""
+        if self._journal is None or self._source_up.get("journal") != 1.0 or snapshot.journal_latest is None:
+            return
+        if snapshot.journal_latest <= max(self._journal_since, self._journal_heard) + _JOURNAL_SLACK:
+            return
+        log.warning("the journal holds entries newer than journalctl --follow delivered: following it again")
+        self._counters.add("ostriage_watch_events_lost_total", ("journal",))
+        for fd in self._journal.fds():
+            self._selector.unregister(fd)
+        self._journal.stop()
+        self._start_journal()
 
     # -- alerts ---------------------------------------------------------------------------------------
     def _alert(self) -> None:
