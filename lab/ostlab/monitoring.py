@@ -138,6 +138,7 @@ class Stack:
         log("monitoring up: " + ", ".join(f"{k} {HOST}:{v}" for k, v in PORTS.items()))
 
     def stop(self) -> None:
+        self._keep_evidence()
         with contextlib.suppress(LabError):
             container.sh("systemctl stop ostriage-watch.service ostriage-textfile.timer ostriage-textfile.service "
                          "ostlab-node-exporter.service", check=False, logname="monitoring")
@@ -152,9 +153,23 @@ class Stack:
             self.webhook = None
         if RUN.is_dir():  # kept for a look after a failure, beside the lab's other logs
             paths.LOGS.mkdir(parents=True, exist_ok=True)
-            for kept in RUN.glob("*.log"):
+            for kept in [*RUN.glob("*.log"), *RUN.glob("*.json")]:
                 shutil.copy(kept, paths.LOGS / f"monitoring-{kept.name}")
         shutil.rmtree(RUN, ignore_errors=True)
+
+    def _keep_evidence(self) -> None:
+        """watch's log and last diagnosis, for a look after a failure (beside the lab's other logs)."""
+        if not RUN.is_dir():
+            return
+        with contextlib.suppress(LabError, OSError):
+            out = container.sh("journalctl -u ostriage-watch.service -o short-precise --no-pager", check=False,
+                               logname=None).stdout
+            (RUN / "watch.log").write_text(out)
+            url = f"http://{HOST}:{PORTS['watch']}/diagnosis"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                (RUN / "diagnosis.json").write_bytes(response.read())
+        with contextlib.suppress(OSError):
+            (RUN / "alerts.json").write_text(json.dumps(self.alerts(), indent=1))
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         cg = cgroup.create(CGROUP, LIMIT)

@@ -57,8 +57,9 @@ def test_the_seed_loop_reaches_alertmanager_with_vni_ranges_as_its_root_cause(st
     runner = threading.Thread(target=lambda: seen.update(scenarios.apply("seed")))
     runner.start()
     try:
-        wait_for("watch's crash-loop alert in Alertmanager",
-                 lambda: bool(_found(stack, "OstriageCrashLoop", unit="neutron-server.service")), 300, 0.5)
+        wait_for("watch's crash-loop alert with vni_ranges as its root cause in Alertmanager", lambda: any(
+            "vni_ranges" in a["annotations"].get("root_cause", "")
+            for a in _found(stack, "OstriageCrashLoop", unit="neutron-server.service")), 300, 0.5)
     finally:
         runner.join()
     assert int(seen["oom_kills"]) >= 4, seen
