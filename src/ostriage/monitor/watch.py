@@ -400,6 +400,10 @@ class Watch:
         first = min(t for t in (*state.kills, *state.restarts, self._trouble.get(event.target, now), now))
         started = datetime.now(UTC) - timedelta(seconds=now - first)
         self.loops[event.target] = LoopInfo(event.target, state.reason, started)
+        if event.target not in self._crash_loop and len(self._crash_loop) >= MAX_SERIES:
+            ended = next((t for t, v in self._crash_loop.items() if not v), None)
+            if ended is not None:
+                del self._crash_loop[ended]  # the oldest loop that is over makes room
         self._crash_loop[event.target] = 1.0
         self._counters.add("ostriage_watch_crash_loops_total", event.target.values)
         log.warning("crash loop of %s: %s; diagnosing", event.target.name, state.reason)
