@@ -1,7 +1,7 @@
 """The diagnosis as Prometheus samples: from the same ``Facts`` and findings as ``ostriage diagnose``.
 
 ``METRICS`` is the catalogue (name, type, help, label names) of everything ostriage exposes, the
-diagnosis' metrics and ``watch``'s own; ``docs/metrics.md`` documents it and a test keeps the two equal.
+diagnosis' metrics and ``watch``'s own; ``docs/monitoring.md`` documents it and a test keeps the two equal.
 ``diagnosis_samples`` is pure: a ``Sample`` is a name, label values in the catalogue's order, and a value,
 so a diagnosis run in another process can hand its samples back as JSON.
 
