@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Debian's promtool and amtool for the tests of deploy/ (unpacked, not installed: .ci/prometheus-tools)
 PROMTOOLS := $(VENV)/prometheus/.installed
 
-.PHONY: demo test lab lab-down lab-test bench clean
+.PHONY: demo test fuzz browser lab lab-down lab-clean lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,18 +21,33 @@ demo: $(STAMP)
 $(PROMTOOLS): | $(STAMP)
 	.ci/prometheus-tools $(VENV)/prometheus
 
-test: $(STAMP) $(PROMTOOLS)
+# the HTML report's browser tests need Debian's chromium: installed as root with apt (new packages only);
+# elsewhere they are skipped, saying why
+browser:
+	@sh tools/install-browser
+
+test: $(STAMP) $(PROMTOOLS) browser
 	$(BIN)/pytest -q
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench
 
-# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md
+# The fuzz targets (one per parser) for long: `make test` runs each briefly (25 examples). What hypothesis
+# finds is kept in .hypothesis/ and replayed first next time. OSTRIAGE_FUZZ_EXAMPLES=N for more or fewer.
+fuzz: $(STAMP)
+	OSTRIAGE_FUZZ_EXAMPLES=$${OSTRIAGE_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q tests/fuzz
+
+# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md.
+# ALLOW_HOST_UPGRADES=1 lets apt upgrade host packages if adding systemd-container/debootstrap needs it.
 lab:
-	PYTHONPATH=lab $(PYTHON) -m ostlab up
+	PYTHONPATH=lab $(PYTHON) -m ostlab up $(if $(ALLOW_HOST_UPGRADES),--allow-host-upgrades)
 	PYTHONPATH=lab $(PYTHON) -m ostlab scenario seed
 
 lab-down:
 	PYTHONPATH=lab $(PYTHON) -m ostlab down
+
+# down, then remove the lab's cache (/var/cache/ostriage-lab, about 2 GB)
+lab-clean:
+	PYTHONPATH=lab $(PYTHON) -m ostlab clean
 
 lab-test: $(STAMP)
 	$(BIN)/pytest -v -m lab tests/lab -p no:cacheprovider
@@ -42,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/diagnose_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info

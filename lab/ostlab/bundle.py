@@ -8,12 +8,13 @@ for byte, in sos_commands/kernel/dmesg where sos puts that command's output.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
 from pathlib import Path
 
-from . import container, oom, paths, scenarios
+from . import container, mac_binding, oom, paths, scenarios
 from .shell import LabError, log
 
 PLUGINS = ("systemd,logs,process,networking,openstack_neutron,openstack_nova,openvswitch,ovn_central,"
@@ -41,10 +42,18 @@ def prune(sos: Path) -> list[str]:
     return removed
 
 
+def _scenario() -> str | None:
+    if scenarios.SCENARIO_STATE.exists():
+        name: str = json.loads(scenarios.SCENARIO_STATE.read_text())["name"]
+        return name
+    return None
+
+
 def _versions() -> str:
+    venv = mac_binding.VENV if _scenario() == "mac-binding" else "/opt/neutron"
     return container.sh(
         "dpkg-query -W -f '${Package} ${Version}\\n' sosreport systemd mariadb-server ovn-central "
-        "openvswitch-switch python3 nova-api; /opt/neutron/bin/pip list 2>/dev/null | "
+        f"openvswitch-switch python3 nova-api; {venv}/bin/pip list 2>/dev/null | "
         "grep -iE '^(neutron|neutron-lib|pyuwsgi|keystoneauth1|oslo.log|SQLAlchemy|PyMySQL) '",
         check=False, logname=None).stdout
 
@@ -53,8 +62,9 @@ def collect(name: str, out: str | None = None, small: bool = False) -> Path:
     container.leader()
     log(f"sosreport inside the controller (plugins: {PLUGINS})")
     started = time.time()
+    sos = mac_binding.SOS_COMMAND if _scenario() == "mac-binding" else "sosreport"
     res = container.sh(f"rm -rf {SOS_TMP} && mkdir -p {SOS_TMP} && "
-                       f"sosreport --batch --build --tmp-dir {SOS_TMP} -o {PLUGINS}", timeout=900, logname="sos")
+                       f"{sos} --batch --build --tmp-dir {SOS_TMP} -o {PLUGINS}", timeout=900, logname="sos")
     found: list[str] = re.findall(rf"{SOS_TMP}/(sosreport-[^\s]+)", res.stdout)
     if not found:
         raise LabError("sosreport printed no build directory (log: sos.log)")

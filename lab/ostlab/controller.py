@@ -37,6 +37,8 @@ def lay_files() -> None:
     _write("etc/systemd/system/mariadb.socket.d/ostlab-loopback.conf", config.MARIADB_SOCKET_DROPIN)
     for d in ("var/log/neutron", "var/log/nova", "var/lib/neutron/lock"):
         (paths.RUN_ROOT / d).mkdir(parents=True, exist_ok=True)
+    # a scenario's own drop-ins (mac-binding's other neutron release) never outlive it
+    shutil.rmtree(paths.RUN_ROOT / Path(DROPIN).parent, ignore_errors=True)
     write_neutron(config.Neutron())
 
 

@@ -2,10 +2,15 @@
 
 Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all, 70 an internal error
 (a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is), 130
-interrupted (Ctrl-C), 141 the reader of standard output went away before the end (``| head``).
+interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP) — each after removing its temporary
+files (``interrupts``) — 141 the reader of standard output went away before the end (``| head``).
+``--help`` lists them (``exit_codes``).
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
-warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
-change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back).
+warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM or cannot start. ``fix``: 0
+nothing to change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back);
+66 also when ``--apply`` refuses before writing anything, 74 a write failed midway and every file was
+rolled back automatically, 75 a file is locked by another process (nothing written: try again), 71 a
+write failed midway and the automatic rollback failed too (run ``fix --rollback``).
 ``metrics``: 0 once written (the host's health is a metric). ``watch``: 0 when stopped by SIGTERM or Ctrl-C.
 """
 
@@ -26,20 +31,23 @@ from typing import Any, TextIO
 
 import click
 
-from ostriage import __version__
+from ostriage import __version__, interrupts
 from ostriage.diagnosis import diagnose as run_diagnosis
 from ostriage.errors import OstriageError, ParseError, UsageError
+from ostriage.exit_codes import epilog
 from ostriage.facts import collect
 from ostriage.findings import Severity
 from ostriage.knowledge.neutron_memory import Server
 from ostriage.lint import run_checks
 from ostriage.parsers.openstack_values import parse_tunnel_ranges
 from ostriage.prediction import Overrides, Verdict, parse_bytes, parse_release, predict
-from ostriage.remedy.run import FixOptions, fix, undo
+from ostriage.remedy.apply import FixFailed, FixLocked, FixRollbackFailed
+from ostriage.remedy.run import FixOptions, fix, proposed_fix, undo
 from ostriage.report import FORMATS, render, to_document
 from ostriage.report.lint import lint_document, lint_text
 from ostriage.report.plan import fix_document, fix_text
 from ostriage.report.prediction import prediction_document, prediction_text
+from ostriage.report.redact import redact
 from ostriage.sources import HostTree, SosReport, Source, open_target
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
@@ -47,14 +55,18 @@ __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
 EXIT_USAGE = 64
 EXIT_INPUT = 66
 EXIT_INTERNAL = 70
+EXIT_HALF_APPLIED = 71  # sysexits' EX_OSERR: fix failed midway and could not put the files back
+EXIT_FIX_ROLLED_BACK = 74  # sysexits' EX_IOERR: fix failed midway, every file put back
+EXIT_LOCKED = 75  # sysexits' EX_TEMPFAIL: a file is locked by another process, try again
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the pipe before the end
-_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2}
+_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2,
+                 Verdict.WILL_NOT_START: 2}
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"ostriage: error: {message}", err=True)
+    # error messages quote files and command lines too: they are redacted like every other output
+    click.echo(f"ostriage: error: {redact(message)}", err=True)
     sys.exit(code)
 
 
@@ -71,6 +83,9 @@ def _source(target: str | None, root: str | None) -> Source:
             return SosReport(root)
         except OstriageError:
             return HostTree(root)
+    if target is not None and os.path.realpath(target) == "/":
+        click.echo("ostriage: note: / is read as a copy of a host's files, as --root / would; without TARGET "
+                   "ostriage reads this host live, the output of its commands included", err=True)
     return open_target(target)
 
 
@@ -95,7 +110,7 @@ def _write(output: str | None, write: Callable[[TextIO], object]) -> None:
         return
     buffer = io.StringIO()
     write(buffer)
-    data = buffer.getvalue().encode("utf-8")
+    data = buffer.getvalue().encode("utf-8", "backslashreplace")
     path = os.path.realpath(output)
     try:
         if os.path.abspath(output).startswith(("/dev/", "/proc/")) or (
@@ -149,7 +164,8 @@ _ROOT = click.option("--root", type=click.Path(file_okay=False, exists=True), de
                      help="A copy of a host's files (its /) instead of TARGET.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=epilog())
 @click.version_option(__version__, prog_name="ostriage")
 def cli() -> None:
     """Find why an OpenStack control plane is falling over, and fix it safely.
@@ -159,7 +175,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(epilog=epilog("diagnose"))
 @click.argument("targets", nargs=-1)
 @_ROOT
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -170,7 +186,9 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     docs: list[dict[str, Any]] = []
     for target in targets or (None,):
         with _source(target, root) as source:
-            docs.append(to_document(run_diagnosis(collect(source))))
+            facts = collect(source)
+            diagnosis = run_diagnosis(facts)
+            docs.append(to_document(diagnosis, proposed_fix(source, facts, diagnosis)))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:
@@ -183,7 +201,7 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     sys.exit(max(d["exit_code"] for d in docs))
 
 
-@cli.command(name="predict")
+@cli.command(name="predict", epilog=epilog("predict"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--vni-ranges", "--ranges", "ranges", help="Tunnel ranges, e.g. 1:16777215 (default: from TARGET).")
@@ -200,14 +218,17 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
 @click.option("--first-start/--restart", "first_start", default=None,
               help="Empty allocation table (first start) or filled (restart); default: both considered.")
 @click.option("--segment-range-plugin/--no-segment-range-plugin", default=None)
+@click.option("--mac-bindings", type=click.IntRange(min=0),
+              help="Rows of the OVN Southbound MAC_Binding table (default: what TARGET shows).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel_type: str, release: str | None,
                 server: str | None, api_workers: int | None, cpus: int | None, ram: str | None,
                 memory_max: str | None, budget: str | None, max_allowed_packet: str | None,
-                first_start: bool | None, segment_range_plugin: bool | None, fmt: str) -> None:
-    """Will this configuration OOM neutron-server? Peak memory, start-up time, a verdict and the largest safe range.
+                first_start: bool | None, segment_range_plugin: bool | None, mac_bindings: int | None,
+                fmt: str) -> None:
+    """Will this configuration OOM neutron-server? Its need, start-up time, a verdict and the recommended range.
 
-    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM.
+    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM or cannot start.
     """
     if ranges is not None:
         try:
@@ -221,8 +242,8 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
         ram=parse_bytes(ram) if ram else None, memory_max=parse_bytes(memory_max) if memory_max else None,
         budget=parse_bytes(budget) if budget else None,
         max_allowed_packet=parse_bytes(max_allowed_packet) if max_allowed_packet else None,
-        first_start=first_start, segment_range_plugin=segment_range_plugin)
-    if target is None and root is None and ranges is not None:
+        first_start=first_start, segment_range_plugin=segment_range_plugin, mac_bindings=mac_bindings)
+    if target is None and root is None and (ranges is not None or mac_bindings is not None):
         result = predict(None, overrides)  # flags only: the live host is not read
     else:
         with _source(target, root) as source:
@@ -231,7 +252,7 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
     sys.exit(_PREDICT_EXIT[result.verdict])
 
 
-@cli.command()
+@cli.command(epilog=epilog("lint"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--ram", help="The host's RAM when TARGET does not show it, e.g. 64G.")
@@ -255,7 +276,7 @@ def lint(target: str | None, root: str | None, ram: str | None, cpus: int | None
     sys.exit(2 if errors else 1 if warnings and fail_on == "warning" else 0)
 
 
-@cli.command(name="fix")
+@cli.command(name="fix", epilog=epilog("fix"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--apply", is_flag=True, help="Make the changes (backup kept, verified, rolled back on failure).")
@@ -275,7 +296,10 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
     with _source(target, root) as source:
         if rollback:
             backup, restored = undo(source, options)
-            click.echo(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}")
+            click.echo(redact(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}"))
+            click.echo(redact(f"backup set kept in {backup} (rolled back)") if backup.exists() else "backup set "
+                       "removed: every file is back as it was (checksum, mode, owner): nothing of the fix is left in "
+                       "the copy")
             sys.exit(0)
         result = fix(source, options)
         label = source.label
@@ -285,7 +309,7 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
     sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
 
 
-@cli.command(name="metrics")
+@cli.command(name="metrics", epilog=epilog("metrics"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--textfile", type=click.Path(dir_okay=False), default=None,
@@ -321,7 +345,7 @@ def _listen_address(value: str) -> tuple[str, int] | None:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-@cli.command(name="watch")
+@cli.command(name="watch", epilog=epilog("watch"))
 @click.option("--listen", default="127.0.0.1:9891", show_default=True,
               help="HOST:PORT serving /metrics and /diagnosis, or none.")
 @click.option("--textfile", type=click.Path(dir_okay=False), default=None,
@@ -372,7 +396,7 @@ def watch_cmd(listen: str, textfile: str | None, alertmanagers: tuple[str, ...],
         raise
 
 
-@cli.command(name="rules")
+@cli.command(name="rules", epilog=epilog("rules"))
 @click.argument("code", required=False)
 def rules_cmd(code: str | None) -> None:
     """List every diagnosis rule and lint check, or print one's documentation (by code or name)."""
@@ -391,12 +415,20 @@ def rules_cmd(code: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The console script: run one command, turn every error into one line and an exit code."""
+    """Run one command, turn every error into one line and an exit code (``console.main`` is the console
+    script: it routes signals first)."""
+    # bytes that are not UTF-8 (in a file name, in a config the fix quotes) come through as surrogates:
+    # shown escaped ("\udcff"), never an encoding error at the very end of the work
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         _dispatch(argv)
         code: int | str | None = 0
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt as exc:  # outside click's reach (the signal came as it finished)
+        interrupts.exit_interrupted(exc)
     try:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
@@ -405,18 +437,32 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _dispatch(argv: list[str] | None) -> None:
+    stdout = sys.stdout
     try:
         cli.main(args=argv, prog_name="ostriage", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:  # Ctrl-C
-        _fail("interrupted", EXIT_INTERRUPTED)
+    except SystemExit:
+        # click ends with 1 when its own writing (--help, --version, click.echo) meets a closed pipe, and
+        # only then swaps sys.stdout for a wrapper that keeps the last flush quiet
+        if sys.stdout is not stdout:
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
+    except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt: Ctrl-C, SIGTERM, SIGHUP
+        interrupts.exit_interrupted(exc.__cause__ if isinstance(exc.__cause__, KeyboardInterrupt)
+                                    else KeyboardInterrupt())
     except click.ClickException as exc:
         _fail(exc.format_message(), EXIT_USAGE)
     except UsageError as exc:
         _fail(str(exc), EXIT_USAGE)
     except OutputError as exc:
         _fail(str(exc), EXIT_OUTPUT)
+    except FixLocked as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    except FixFailed as exc:
+        _fail(str(exc), EXIT_FIX_ROLLED_BACK)
+    except FixRollbackFailed as exc:
+        _fail(str(exc), EXIT_HALF_APPLIED)
     except OstriageError as exc:
         _fail(str(exc), EXIT_INPUT)
     except OSError as exc:
@@ -433,4 +479,5 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":  # python -m ostriage.cli
+    interrupts.install()
     main()

@@ -25,7 +25,8 @@ from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts
 from ostriage.findings import Finding, Severity
 from ostriage.knowledge import neutron_options as opts
-from ostriage.knowledge.neutron_memory import estimate, largest_safe_ids
+from ostriage.knowledge.memory_figure import figure
+from ostriage.knowledge.neutron_memory import largest_safe_ids
 from ostriage.knowledge.services import service_by_name, service_for_unit
 from ostriage.monitor.labels import LABELS, Target, service_of_finding, tracked_unit
 from ostriage.parsers.openstack_values import IdRange
@@ -216,10 +217,10 @@ def _neutron(facts: Facts) -> Iterator[Sample]:
         return  # neutron refuses the value at start: lint and diagnose say so, there is no need to model
     unit = next((u for u in service.units if u in facts.units), "")
     inputs = model_inputs(facts, all_ids)
-    need = estimate(inputs)
+    need = figure(inputs).span  # the memory model's leading figure, as SYS001 and predict state it
     target = Target(service.name, tracked_unit(unit))
-    yield _workload("ostriage_memory_predicted_need_bytes", target, round(need.service_peak.low), bound="low")
-    yield _workload("ostriage_memory_predicted_need_bytes", target, round(need.service_peak.high), bound="high")
+    yield _workload("ostriage_memory_predicted_need_bytes", target, round(need.low), bound="low")
+    yield _workload("ostriage_memory_predicted_need_bytes", target, round(need.high), bound="high")
     if inputs.api_workers is not None:
         yield _sample("ostriage_neutron_api_workers", inputs.api_workers)
     budget = neutron_budget(facts)
@@ -228,7 +229,8 @@ def _neutron(facts: Facts) -> Iterator[Sample]:
     for r in ranges:
         yield _sample("ostriage_neutron_segment_range_ids", r.ids, type=r.tunnel_type)
         if budget is not None:
-            safe = largest_safe_ids(model_inputs(facts, r.ranges), budget.bytes)
+            # unknown inputs assumed as the range advice assumes them, so the two agree on what fits
+            safe = largest_safe_ids(figure(model_inputs(facts, r.ranges)).inputs, budget.bytes)
             yield _sample("ostriage_neutron_segment_range_safe_ids", safe, type=r.tunnel_type)
 
 
