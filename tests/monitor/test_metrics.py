@@ -118,6 +118,35 @@ def test_textfile_in_a_missing_directory_fails_cleanly(seed_snapshot: Snapshot, 
         write_textfile(str(tmp_path / "absent" / "ostriage.prom"), seed_snapshot.samples)
 
 
+@pytest.mark.parametrize(("bundle", "container", "unit"), [
+    ("seed-tripleo-podman", "neutron_api", "tripleo_neutron_api.service"),
+    ("seed-kolla-podman", "neutron_server", "kolla-neutron_server-container.service"),
+])
+def test_a_containerised_neutron_server_is_named_by_its_container(bundle: str, container: str, unit: str) -> None:
+    """The seed incident recorded in TripleO's and Kolla's podman containers (the lab's recordings): kills,
+    findings, limit and predicted need carry one label set, the container's, so the rules can join them."""
+    from ostriage.monitor.snapshot import take
+    from ostriage.sources import open_target
+
+    with open_target(str(ROOT / "examples" / bundle)) as source:
+        snapshot = take(source)
+    doc = snapshot.document
+    where = {"service": "neutron-server", "unit": unit, "container": container, "engine": "podman"}
+    oom = next(f for f in doc["findings"] if f["code"] == "OOM001")
+    limit = next(f for f in doc["findings"] if f["code"] == "CTR002")["data"]
+    assert labelled(snapshot, "ostriage_oom_kills", **where) == [oom["data"]["kills"]]
+    assert labelled(snapshot, "ostriage_finding", code="OOM001", **where) == [1.0]
+    assert labelled(snapshot, "ostriage_finding", code="CTR002", **where) == [1.0]
+    assert labelled(snapshot, "ostriage_memory_limit_bytes", **where) == [limit["limit_bytes"]] == [2 * 1024**3]
+    need = labelled(snapshot, "ostriage_memory_predicted_need_bytes", **where)
+    if limit["predicted_need_bytes"] is None:  # Kolla: its configuration was not collected
+        assert need == [] and labelled(snapshot, "ostriage_evidence_missing",
+                                       what="configuration of neutron-server") == [1.0]
+    else:
+        assert sorted(need) == [pytest.approx(b, rel=1e-6) for b in sorted(limit["predicted_need_bytes"])]
+    assert not labelled(snapshot, "ostriage_oom_kills", container="")  # no kill left without its container
+
+
 def test_a_compute_node_has_no_neutron_server_needs(ussuri_tarball: Path) -> None:
     """The real ussuri compute sosreport: neutron.conf is there, neutron-server is not."""
     from ostriage.monitor.snapshot import take

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ostriage.knowledge.services import service_by_name, service_for_comm, service_for_unit
+from ostriage.knowledge.services import service_by_name, service_for_comm, service_for_container, service_for_unit
+from ostriage.parsers.containers import Container
 
-__all__ = ["ENGINES", "LABELS", "Target", "engine_of_cgroup", "service_of_finding", "target_of", "tracked_unit"]
+__all__ = ["ENGINES", "LABELS", "Target", "container_target", "engine_of_cgroup", "service_of_finding", "target_of",
+           "tracked_unit"]
 
 #: label names, in the order every workload metric carries them
 LABELS = ("service", "unit", "container", "engine")
@@ -27,7 +29,8 @@ _ENGINE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:^|/)crio-(?:conmon-)?[0-9a-f]{12,}"), "cri-o"),
     (re.compile(r"(?:^|/)cri-containerd-[0-9a-f]{12,}"), "containerd"),
 )
-ENGINES = tuple(sorted({e for _, e in _ENGINE_PATTERNS}))
+# and the engines the containers' records name (``cri``: crictl without its runtime; ``lxc``: LXC and LXD)
+ENGINES = tuple(sorted({e for _, e in _ENGINE_PATTERNS} | {"cri", "lxc"}))
 
 # rules whose subject is a configuration key name the service that reads it (by the code's prefix)
 _SERVICE_OF_CODE = {"NEU": "neutron-server", "OVN": "neutron-server", "OVS": "neutron-openvswitch-agent",
@@ -90,6 +93,18 @@ def target_of(unit: str | None = None, comm: str | None = None, cgroup: str | No
     if service is None and comm:
         service = service_for_comm(comm)
     return Target(service.name if service else "", tracked_unit(unit), "", engine_of_cgroup(cgroup))
+
+
+def container_target(c: Container) -> Target:
+    """A container as a workload: its service by its name, the unit that starts it (Kolla's
+    ``kolla-<name>-container.service``, TripleO's ``tripleo_<name>.service``), its name and engine.
+
+    Every metric about one container carries these same labels, so that rules can join them (its limit
+    against its service's predicted need).
+    """
+    service = service_for_container(c.name)
+    engine = c.engine if c.engine in ENGINES else ""
+    return Target(service.name if service else "", tracked_unit(c.unit), c.name, engine)
 
 
 def service_of_finding(code: str, subject: str, unit: str | None, service: str | None) -> str:

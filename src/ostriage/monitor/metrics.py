@@ -23,12 +23,14 @@ from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
 from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts
+from ostriage.facts.where import container_label
 from ostriage.findings import Finding, Severity
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.memory_figure import figure
 from ostriage.knowledge.neutron_memory import largest_safe_ids
 from ostriage.knowledge.services import service_by_name, service_for_unit
-from ostriage.monitor.labels import LABELS, Target, service_of_finding, tracked_unit
+from ostriage.monitor.labels import LABELS, Target, container_target, service_of_finding, tracked_unit
+from ostriage.parsers.containers import Container
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.rules._common import deployed
 
@@ -69,8 +71,10 @@ METRICS: tuple[MetricSpec, ...] = (
                "When the workload was last OOM-killed (Unix time).", LABELS),
     MetricSpec("ostriage_unit_restarts", "gauge",
                "systemd's NRestarts of the unit (reset when the unit is started by hand).", LABELS),
+    MetricSpec("ostriage_container_restarts", "gauge", "Restarts of the container by its engine (RestartCount of "
+               "docker/podman inspect, Kubernetes' restartCount); they start from 0 when it is recreated.", LABELS),
     MetricSpec("ostriage_memory_limit_bytes", "gauge",
-               "The workload's memory limit (systemd MemoryMax= or MemoryLimit=).", LABELS),
+               "The workload's memory limit (systemd MemoryMax= or MemoryLimit=, the container's limit).", LABELS),
     MetricSpec("ostriage_memory_predicted_need_bytes", "gauge", "Memory the service needs at start-up by the "
                "memory model (neutron: every syncing process with the configured segment ranges); bound is "
                "low or high end of the model's span.", (*LABELS, "bound")),
@@ -143,12 +147,13 @@ def diagnosis_samples(facts: Facts, diagnosis: Diagnosis, timing: Timing) -> lis
     ]
     roots = {s.root.key for s in diagnosis.stories}
     for f in diagnosis.findings:
-        labels = _finding_labels(f)
+        labels = _finding_labels(f, _container_of(facts, f))
         samples.append(_sample("ostriage_finding", 1, **labels))
         if f.key in roots:
             samples.append(_sample("ostriage_root_cause", 1, **labels))
-    samples += _oom_kills(diagnosis, timing.utc_offset)
+    samples += _oom_kills(facts, diagnosis, timing.utc_offset)
     samples += _units(facts)
+    samples += _containers(facts, diagnosis)
     samples += _neutron(facts)
     samples += [_sample("ostriage_evidence_missing", 1, what=w) for w in sorted({_missing(m) for m in facts.missing})]
     unreadable = Counter(evidence_source(p.path) for p in facts.problems)
@@ -156,23 +161,36 @@ def diagnosis_samples(facts: Facts, diagnosis: Diagnosis, timing: Timing) -> lis
     return samples
 
 
-def _finding_labels(f: Finding) -> dict[str, str]:
+def _container_of(facts: Facts, f: Finding) -> Container | None:
+    """The container a finding is about: named in its data (CTR001, CTR002), or its subject (OOM001's victim)."""
+    name, engine = f.data.get("container"), f.data.get("engine")
+    return next((c for c in facts.containers
+                 if (c.name == name and c.engine == engine) or container_label(c) == f.subject), None)
+
+
+def _finding_labels(f: Finding, container: Container | None) -> dict[str, str]:
     unit = f.data.get("unit") if isinstance(f.data.get("unit"), str) else None
     service = f.data.get("service") if isinstance(f.data.get("service"), str) else None
+    labels = {"code": f.code, "rule": f.rule, "severity": f.severity.label}
+    if container is not None:
+        target = container_target(container)
+        return labels | dict(zip(LABELS, target.values, strict=True)) | {"service": service or target.service}
     unit = unit or (f.subject if service_for_unit(f.subject) or f.subject.endswith(".service") else None)
-    return {"code": f.code, "rule": f.rule, "severity": f.severity.label,
-            "service": service_of_finding(f.code, f.subject, unit, service), "unit": tracked_unit(unit)}
+    return labels | {"service": service_of_finding(f.code, f.subject, unit, service), "unit": tracked_unit(unit)}
 
 
-def _oom_kills(diagnosis: Diagnosis, offset: timedelta | None) -> Iterator[Sample]:
+def _oom_kills(facts: Facts, diagnosis: Diagnosis, offset: timedelta | None) -> Iterator[Sample]:
     """Kills per victim as the OOM rule counted them (so the metric says what ``diagnose`` says)."""
     for f in diagnosis.findings:
         if f.rule != "service-oom-kill-loop":
             continue
         data = f.data
-        unit = data.get("unit") if isinstance(data.get("unit"), str) else None
-        target = Target(data.get("service") or "", tracked_unit(unit), data.get("container") or "",
-                        data.get("engine") or "")
+        container = _container_of(facts, f)
+        if container is not None:
+            target = container_target(container)
+        else:
+            unit = data.get("unit") if isinstance(data.get("unit"), str) else None
+            target = Target(data.get("service") or "", tracked_unit(unit))
         yield _workload("ostriage_oom_kills", target, int(data.get("kills") or 0))
         last = _local_time(data.get("last"))
         if offset is not None and last is not None:
@@ -204,6 +222,32 @@ def _units(facts: Facts) -> Iterator[Sample]:
             yield _workload("ostriage_memory_limit_bytes", target, limit[0])
 
 
+def _containers(facts: Facts, diagnosis: Diagnosis) -> Iterator[Sample]:
+    """Restarts and memory limits of the containers of known services, and of any container that restarts.
+
+    A limit the engine's record does not state is the one CTR002 read from the kernel's kill lines. Two
+    records with one name and engine (a pod's container in two pods) are one workload: the most restarts,
+    the largest limit.
+    """
+    stated = {(f.data.get("container"), f.data.get("engine")): f.data.get("limit_bytes") for f in diagnosis.findings
+              if f.rule == "container-memory-limit-below-need"}
+    restarts: dict[Target, int] = {}
+    limits: dict[Target, int] = {}
+    for c in facts.containers:
+        target = container_target(c)
+        if not target.service and not c.restart_count:
+            continue
+        if c.restart_count is not None:
+            restarts[target] = max(restarts.get(target, 0), c.restart_count)
+        limit = c.memory_limit or stated.get((c.name, c.engine))
+        if isinstance(limit, int) and limit > 0:
+            limits[target] = max(limits.get(target, 0), limit)
+    for target, n in sorted(restarts.items(), key=lambda kv: kv[0].values):
+        yield _workload("ostriage_container_restarts", target, n)
+    for target, limit in sorted(limits.items(), key=lambda kv: kv[0].values):
+        yield _workload("ostriage_memory_limit_bytes", target, limit)
+
+
 def _neutron(facts: Facts) -> Iterator[Sample]:
     """The memory model's view of neutron-server: ranges, what fits, and what the service needs."""
     config = facts.configs.get("neutron-server")
@@ -215,10 +259,13 @@ def _neutron(facts: Facts) -> Iterator[Sample]:
         all_ids = opts.tunnel_id_ranges(config.ini) or (IdRange(1, 1),)
     except ParseError:
         return  # neutron refuses the value at start: lint and diagnose say so, there is no need to model
-    unit = next((u for u in service.units if u in facts.units), "")
+    placement = facts.placement(service.name)
+    if placement is not None and placement.container is not None:
+        target = container_target(placement.container)  # the labels of the container's limit
+    else:
+        target = Target(service.name, tracked_unit(next((u for u in service.units if u in facts.units), "")))
     inputs = model_inputs(facts, all_ids)
     need = figure(inputs).span  # the memory model's leading figure, as SYS001 and predict state it
-    target = Target(service.name, tracked_unit(unit))
     yield _workload("ostriage_memory_predicted_need_bytes", target, round(need.low), bound="low")
     yield _workload("ostriage_memory_predicted_need_bytes", target, round(need.high), bound="high")
     if inputs.api_workers is not None:
