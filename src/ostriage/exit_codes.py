@@ -16,7 +16,7 @@ BY_COMMAND = {
             "74 a write failed midway; every file was rolled back automatically",
             "75 a file is locked by another process (nothing written; try again)"),
     "metrics": ("0 the metrics are written, whatever the diagnosis found (ostriage_diagnosis_status says that)",),
-    "watch": ("0 stopped by SIGTERM or Ctrl-C (a service's clean stop)",),
+    "watch": ("0 stopped by SIGTERM or Ctrl-C (a clean stop for systemd, not 143 or 130)",),
 }
 
 #: Codes every command shares.
