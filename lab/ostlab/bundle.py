@@ -44,7 +44,7 @@ def prune(sos: Path) -> list[str]:
 def _versions() -> str:
     return container.sh(
         "dpkg-query -W -f '${Package} ${Version}\\n' sosreport systemd mariadb-server ovn-central "
-        "openvswitch-switch python3 nova-api; /opt/neutron/bin/pip list 2>/dev/null | "
+        "openvswitch-switch python3 nova-api podman conmon crun; /opt/neutron/bin/pip list 2>/dev/null | "
         "grep -iE '^(neutron|neutron-lib|pyuwsgi|keystoneauth1|oslo.log|SQLAlchemy|PyMySQL) '",
         check=False, logname=None).stdout
 
@@ -79,9 +79,50 @@ def collect(name: str, out: str | None = None, small: bool = False) -> Path:
     return dest
 
 
+SEED_DIFFERENCES = """## Known differences from a production controller
+- `OOMScoreAdjust=-1000` is in the drop-in and in `systemctl show`, but the kernel records
+  `oom_score_adj:0`: this machine's sandbox withholds CAP_SYS_RESOURCE, and systemd ignores the
+  failed write in a container.
+- systemd here runs on cgroup v1 without the memory controller; `MemoryMax=` is enforced by the unit's
+  ExecStart wrapper (`/usr/local/sbin/neutron-server-memcg`) with a v1 memory cgroup, and a watcher in
+  it stops the service on a kernel OOM kill as systemd's OOMPolicy=stop would on cgroup v2. So the
+  journal shows `Failed with result 'signal'` where a cgroup v2 host shows `'oom-kill'`.
+- nova-api is Debian's nova 26 (zed) under Debian's uWSGI with `auth_strategy = noauth2`,
+  `[neutron] auth_type = none` + `endpoint_override`, `transport_url = fake://`; it was asked for
+  `GET /v2.1/os-security-groups` (a nova API that asks neutron) every ~10 s.
+- sos 4.0's openstack_neutron postproc fails on Python 3.11 (see `sos_logs/`), so it did not mask
+  passwords: every secret in this bundle is a lab dummy value.
+"""
+
+CONTAINER_DIFFERENCES = """## Known differences from a production controller
+- podman runs nested in the lab's systemd-nspawn controller (the "host" of this report), with its
+  cgroupfs manager: systemd in the controller has no memory controller on cgroup v1. So the
+  container's cgroup is `/libpod_parent/libpod-<id>` below the controller's (a real host with podman
+  on cgroupfs says `/libpod_parent/libpod-<id>`; with podman's systemd manager on cgroup v2,
+  `/machine.slice/libpod-<id>.scope`). podman's own restart policy is off: the systemd unit
+  restarts the container, as Kolla-Ansible's and TripleO's tooling set it up.
+- The image is built locally (no registry is reachable): Kolla's Debian layout with the real start-up
+  scripts of the `kolla` package (kolla_start, kolla_set_configs, neutron's extend_start, sudoers),
+  neutron from PyPI in /var/lib/kolla/venv, uWSGI from pyuwsgi's wheel (python plugin built in).
+- sos 4.0 on Debian cannot collect podman: its podman (and docker) plugin is tagged for Red Hat and
+  Ubuntu only, does not validate under the Debian policy, and `-o podman` is refused. So there is no
+  `podman ps`, `inspect` or `logs` here. No sos plugin collects `/etc/kolla` or `/var/log/kolla`
+  (nor TripleO's `/var/log/containers`); `openstack_neutron`, forced with `-o`, collects TripleO's
+  `/var/lib/config-data/puppet-generated/neutron/etc/neutron/`. The `cgroups` plugin copies the
+  controller's `/sys/fs/cgroup`, the container's memory cgroup included.
+- No keystone (`auth_strategy = noauth`), no RabbitMQ (`transport_url = fake:/`), no neutron agents,
+  no nova: only neutron's API, its MariaDB and OVN.
+- sos 4.0's openstack_neutron postproc fails on Python 3.11 (see `sos_logs/`), so it did not mask
+  passwords: every secret in this bundle is a lab dummy value.
+"""
+
+
 def readme(name: str, sos_dir: str, stamp: str, kept: int, dropped: int, pruned: list[str], marker: str,
            since: float) -> str:
     pruned_text = "\n".join(f"  - `{p}`" for p in pruned) or "  - nothing"
+    contained = scenarios.SCENARIOS[name].style if name in scenarios.SCENARIOS else None
+    differences = CONTAINER_DIFFERENCES if contained else SEED_DIFFERENCES
+    memcg = "libpod_parent/libpod-<id>" if contained else "system.slice/neutron-server.service"
     return f"""# `{name}` bundle recorded by the ostriage lab
 
 Recorded {stamp} by `python3 -m ostlab scenario {name}` then `python3 -m ostlab collect {name}`
@@ -102,21 +143,8 @@ Recorded {stamp} by `python3 -m ostlab scenario {name}` then `python3 -m ostlab 
   blocks whose `oom_memcg` lies under the lab's cgroup (path containing `{marker}`) and that began
   after the scenario started (kernel time {since:.0f} s): {kept} block(s) kept, {dropped} other OOM
   block(s) left out (other cgroups, or before the scenario), plus their `oom_reaper` lines.
-  The memcg paths keep the host's prefix (`/process_api/<id>/ostlab_controller/system.slice/neutron-server.service`).
+  The memcg paths keep the host's prefix (`/process_api/<id>/ostlab_controller/{memcg}`).
 - Pruned (large, read by no diagnosis):
 {pruned_text}
 
-## Known differences from a production controller
-- `OOMScoreAdjust=-1000` is in the drop-in and in `systemctl show`, but the kernel records
-  `oom_score_adj:0`: this machine's sandbox withholds CAP_SYS_RESOURCE, and systemd ignores the
-  failed write in a container.
-- systemd here runs on cgroup v1 without the memory controller; `MemoryMax=` is enforced by the unit's
-  ExecStart wrapper (`/usr/local/sbin/neutron-server-memcg`) with a v1 memory cgroup, and a watcher in
-  it stops the service on a kernel OOM kill as systemd's OOMPolicy=stop would on cgroup v2. So the
-  journal shows `Failed with result 'signal'` where a cgroup v2 host shows `'oom-kill'`.
-- nova-api is Debian's nova 26 (zed) under Debian's uWSGI with `auth_strategy = noauth2`,
-  `[neutron] auth_type = none` + `endpoint_override`, `transport_url = fake://`; it was asked for
-  `GET /v2.1/os-security-groups` (a nova API that asks neutron) every ~10 s.
-- sos 4.0's openstack_neutron postproc fails on Python 3.11 (see `sos_logs/`), so it did not mask
-  passwords: every secret in this bundle is a lab dummy value.
-"""
+{differences}"""

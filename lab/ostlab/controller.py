@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import config, container, paths
+from . import config, container, engine, paths
 from .shell import LabError, log, wait_for
 
 UNITS = ("neutron-server.service", "neutron-openvswitch-agent.service", "nova-api.service")
@@ -35,6 +35,7 @@ def lay_files() -> None:
     _write("etc/default/openvswitch-switch", config.OVS_DEFAULTS)
     _write("etc/mysql/mariadb.conf.d/99-ostlab.cnf", config.MARIADB_LAB_CNF)
     _write("etc/systemd/system/mariadb.socket.d/ostlab-loopback.conf", config.MARIADB_SOCKET_DROPIN)
+    engine.lay_files()
     for d in ("var/log/neutron", "var/log/nova", "var/lib/neutron/lock"):
         (paths.RUN_ROOT / d).mkdir(parents=True, exist_ok=True)
     write_neutron(config.Neutron())
@@ -48,6 +49,23 @@ def write_neutron(n: config.Neutron) -> None:
         _write(DROPIN, dropin)
     elif path.exists():
         shutil.rmtree(path.parent)
+
+
+# The controller's own (packaged-style) neutron: a Kolla or TripleO host has none of it.
+PACKAGED_NEUTRON = ("etc/neutron", "var/log/neutron", "lib/systemd/system/neutron-server.service",
+                    "lib/systemd/system/neutron-openvswitch-agent.service", "usr/local/sbin/neutron-server-memcg",
+                    "etc/systemd/system/neutron-server.service.d")
+
+
+def remove_packaged_neutron() -> None:
+    """Before a containerised scenario: the only neutron on the host is then the container's, as on a
+    Kolla or TripleO controller (the next `lay_files` puts the packaged one back)."""
+    for rel in PACKAGED_NEUTRON:
+        path = paths.RUN_ROOT / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def setup_services() -> float:

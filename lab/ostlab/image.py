@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import time
+from pathlib import Path
 
 from . import cgroup, paths
 from .shell import LabError, log, run
@@ -40,8 +41,8 @@ def host_packages() -> None:
     run([*APT, "install", *missing], logname="host-apt")
 
 
-def _in_image(script: str, logname: str, timeout: float = 1800) -> None:
-    """Run a shell script inside the (not booted) image, confined to a memory cgroup."""
+def _in_image(script: str, logname: str, timeout: float = 1800, root: Path = paths.IMAGE_ROOT) -> None:
+    """Run a shell script inside the (not booted) image (or another root), confined to a memory cgroup."""
     cg = cgroup.create("ostlab_build", BUILD_LIMIT)
     # pip must trust what the host trusts (a site may reach PyPI through a TLS-inspecting proxy
     # whose CA is only in the host's bundle); lend the bundle read-only instead of editing the image.
@@ -50,7 +51,7 @@ def _in_image(script: str, logname: str, timeout: float = 1800) -> None:
         trust = [f"--bind-ro={HOST_CA_BUNDLE}:/run/host-ca-bundle.crt", "--setenv=PIP_CERT=/run/host-ca-bundle.crt"]
     try:
         run(cgroup.enter_argv(cg, [
-            "systemd-nspawn", "-q", "-D", str(paths.IMAGE_ROOT), "--register=no", "--keep-unit",
+            "systemd-nspawn", "-q", "-D", str(root), "--register=no", "--keep-unit",
             f"--bind={paths.APT_ARCHIVES}:/var/cache/apt/archives",
             f"--bind={paths.PIP_CACHE}:/root/.cache/pip", *trust,
             "--setenv=DEBIAN_FRONTEND=noninteractive", "/bin/sh", "-euc", script,
@@ -127,6 +128,25 @@ def nova_api() -> None:
     open(stamp, "w").close()
 
 
+# Kolla and TripleO run their services with a container engine on the controller: Debian's podman.
+# Its own step (and stamp), so the package list's stamp of images built before stays valid.
+ENGINE_PACKAGES = ["podman", "conmon", "crun", "containernetworking-plugins"]
+
+
+def container_engine() -> None:
+    stamp = _stamp("engine-" + hashlib.sha1(" ".join(sorted(ENGINE_PACKAGES)).encode()).hexdigest()[:10])
+    if os.path.exists(stamp):
+        return
+    log("apt-get install in the image: " + " ".join(ENGINE_PACKAGES))
+    _in_image(f"""
+        printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+        apt-get -q update
+        apt-get -y -q install --no-install-recommends {' '.join(ENGINE_PACKAGES)}
+        rm -f /usr/sbin/policy-rc.d
+    """, "image-engine")
+    open(stamp, "w").close()
+
+
 def build() -> float:
     """Idempotent: each step is skipped when its stamp exists. Returns seconds spent."""
     start = time.monotonic()
@@ -137,6 +157,9 @@ def build() -> float:
     packages()
     neutron_venv()
     nova_api()
+    container_engine()
+    from . import kolla_image
+    kolla_image.build()
     if not paths.IMAGE_ROOT.is_dir():
         raise LabError(f"image missing after build: {paths.IMAGE_ROOT}")
     return time.monotonic() - start
