@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import container, oom, paths, scenarios
+from . import container, kolla_image, oom, paths, scenarios
 from .shell import LabError, log
 
 PLUGINS = ("systemd,logs,process,networking,openstack_neutron,openstack_nova,openvswitch,ovn_central,"
@@ -41,10 +41,13 @@ def prune(sos: Path) -> list[str]:
     return removed
 
 
-def _versions() -> str:
+def _versions(contained: bool) -> str:
+    # The neutron that ran: the controller's venv, or the container image's.
+    pip = (f"podman run --rm --network none --memory 512m --entrypoint {kolla_image.VENV}/bin/pip "
+           f"{kolla_image.NAME} list" if contained else "/opt/neutron/bin/pip list")
     return container.sh(
         "dpkg-query -W -f '${Package} ${Version}\\n' sosreport systemd mariadb-server ovn-central "
-        "openvswitch-switch python3 nova-api podman conmon crun; /opt/neutron/bin/pip list 2>/dev/null | "
+        f"openvswitch-switch python3 nova-api podman conmon crun 2>/dev/null; {pip} 2>/dev/null | "
         "grep -iE '^(neutron|neutron-lib|pyuwsgi|keystoneauth1|oslo.log|SQLAlchemy|PyMySQL) '",
         check=False, logname=None).stdout
 
@@ -120,7 +123,8 @@ CONTAINER_DIFFERENCES = """## Known differences from a production controller
 def readme(name: str, sos_dir: str, stamp: str, kept: int, dropped: int, pruned: list[str], marker: str,
            since: float) -> str:
     pruned_text = "\n".join(f"  - `{p}`" for p in pruned) or "  - nothing"
-    contained = scenarios.SCENARIOS[name].style if name in scenarios.SCENARIOS else None
+    last = scenarios.last_scenario()
+    contained = scenarios.SCENARIOS[last].style if last in scenarios.SCENARIOS else None
     differences = CONTAINER_DIFFERENCES if contained else SEED_DIFFERENCES
     memcg = "libpod_parent/libpod-<id>" if contained else "system.slice/neutron-server.service"
     return f"""# `{name}` bundle recorded by the ostriage lab
@@ -133,7 +137,7 @@ Recorded {stamp} by `python3 -m ostlab scenario {name}` then `python3 -m ostlab 
 
 ## Versions (inside the container)
 ```
-{_versions().strip()}
+{_versions(contained is not None).strip()}
 ```
 
 ## What was changed after sos ran

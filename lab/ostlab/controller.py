@@ -51,21 +51,29 @@ def write_neutron(n: config.Neutron) -> None:
         shutil.rmtree(path.parent)
 
 
-# The controller's own (packaged-style) neutron: a Kolla or TripleO host has none of it.
+# The controller's own (packaged-style) neutron and Debian's nova-api: a Kolla or TripleO host has
+# neither. neutron's files come back with the next `lay_files`; nova's packages do not (NOVA_PURGED).
 PACKAGED_NEUTRON = ("etc/neutron", "var/log/neutron", "lib/systemd/system/neutron-server.service",
                     "lib/systemd/system/neutron-openvswitch-agent.service", "usr/local/sbin/neutron-server-memcg",
-                    "etc/systemd/system/neutron-server.service.d")
+                    "etc/systemd/system/neutron-server.service.d", "etc/systemd/system/nova-api.service.d",
+                    "etc/nova", "var/log/nova")
+NOVA_PACKAGES = "nova-api nova-common python3-nova"
+NOVA_PURGED = paths.RUN / "nova-purged"
 
 
-def remove_packaged_neutron() -> None:
-    """Before a containerised scenario: the only neutron on the host is then the container's, as on a
-    Kolla or TripleO controller (the next `lay_files` puts the packaged one back)."""
+def remove_packaged_openstack() -> None:
+    """Before a containerised scenario: the only OpenStack service on the host is then the container's,
+    as on a Kolla or TripleO controller (MariaDB, OVN and Open vSwitch stay packaged)."""
     for rel in PACKAGED_NEUTRON:
         path = paths.RUN_ROOT / rel
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+    if not NOVA_PURGED.exists():
+        container.sh(f"DEBIAN_FRONTEND=noninteractive dpkg --purge {NOVA_PACKAGES}", timeout=300,
+                     logname="nova-purge")
+        NOVA_PURGED.touch()
 
 
 def setup_services() -> float:

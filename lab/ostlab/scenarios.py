@@ -46,6 +46,14 @@ def started_uptime() -> float:
     return 0.0
 
 
+def last_scenario() -> str | None:
+    """The name of the scenario applied last on the live lab, if any."""
+    if SCENARIO_STATE.exists():
+        name: str = json.loads(SCENARIO_STATE.read_text())["name"]
+        return name
+    return None
+
+
 def log_has(rel: str, text: str) -> bool:
     return controller.exists(rel) and text in controller.read(rel)
 
@@ -211,7 +219,10 @@ def apply(name: str) -> dict[str, Any]:
     controller.write_neutron(sc.neutron)
     dep = sc.deployment()
     if dep:
-        controller.remove_packaged_neutron()
+        controller.remove_packaged_openstack()
+    elif "nova-api.service" in sc.units and controller.NOVA_PURGED.exists():
+        raise LabError(f"scenario {name} needs nova-api, which a containerised scenario removed from this lab: "
+                       "run `ostlab down` and `ostlab up` first")
     container.sh("systemctl daemon-reload")
     unit = dep.unit if dep else "neutron-server.service"
     run = Run(marker=oom.CONTAINER_MARKER if dep else oom.NEUTRON_MARKER)
