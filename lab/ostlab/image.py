@@ -73,21 +73,29 @@ def debootstrap() -> None:
     open(_stamp("debootstrap"), "w").close()
 
 
-def packages() -> None:
-    # The stamp names the package list, so adding a package re-runs apt (which skips what is there).
-    stamp = _stamp("packages-" + hashlib.sha1(" ".join(sorted(CONTAINER_PACKAGES)).encode()).hexdigest()[:10])
-    if os.path.exists(stamp):
-        return
-    log("apt-get install in the image: " + " ".join(CONTAINER_PACKAGES))
-    # policy-rc.d keeps package scripts from starting daemons during the build; it is removed after.
-    _in_image(f"""
+def apt_install(packages: list[str]) -> str:
+    """Shell lines installing packages in a root being built; policy-rc.d keeps package scripts
+    from starting daemons during the build, and is removed after."""
+    return f"""
         printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
         apt-get -q update
-        apt-get -y -q install --no-install-recommends {' '.join(CONTAINER_PACKAGES)}
+        apt-get -y -q install --no-install-recommends {' '.join(packages)}
         rm -f /usr/sbin/policy-rc.d
-        echo {paths.MACHINE} > /etc/hostname
-    """, "image-apt")
+    """
+
+
+def _apt_step(name: str, packages: list[str], logname: str, then: str = "") -> None:
+    # The stamp names the package list, so adding a package re-runs apt (which skips what is there).
+    stamp = _stamp(f"{name}-" + hashlib.sha1(" ".join(sorted(packages)).encode()).hexdigest()[:10])
+    if os.path.exists(stamp):
+        return
+    log("apt-get install in the image: " + " ".join(packages))
+    _in_image(apt_install(packages) + then, logname)
     open(stamp, "w").close()
+
+
+def packages() -> None:
+    _apt_step("packages", CONTAINER_PACKAGES, "image-apt", f"echo {paths.MACHINE} > /etc/hostname\n")
 
 
 def neutron_venv() -> None:
@@ -134,17 +142,7 @@ ENGINE_PACKAGES = ["podman", "conmon", "crun", "containernetworking-plugins"]
 
 
 def container_engine() -> None:
-    stamp = _stamp("engine-" + hashlib.sha1(" ".join(sorted(ENGINE_PACKAGES)).encode()).hexdigest()[:10])
-    if os.path.exists(stamp):
-        return
-    log("apt-get install in the image: " + " ".join(ENGINE_PACKAGES))
-    _in_image(f"""
-        printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
-        apt-get -q update
-        apt-get -y -q install --no-install-recommends {' '.join(ENGINE_PACKAGES)}
-        rm -f /usr/sbin/policy-rc.d
-    """, "image-engine")
-    open(stamp, "w").close()
+    _apt_step("engine", ENGINE_PACKAGES, "image-engine")
 
 
 def build() -> float:

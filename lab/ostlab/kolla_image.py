@@ -75,11 +75,7 @@ def build() -> None:
          image.MIRROR], logname="kolla-debootstrap")
     users = "\n".join(f"groupadd --gid {uid} {name} && useradd -l -M --shell /usr/sbin/nologin --uid {uid} "
                       f"--gid {uid} {name}" for name, uid in (("kolla", 42400), ("neutron", 42435)))
-    image._in_image(f"""
-        printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
-        apt-get -q update
-        apt-get -y -q install --no-install-recommends {' '.join(PACKAGES)}
-        rm -f /usr/sbin/policy-rc.d
+    image._in_image(image.apt_install(PACKAGES) + f"""
         sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen && locale-gen
         {users}
         usermod --append --home /var/lib/neutron --groups kolla neutron
