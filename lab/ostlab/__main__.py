@@ -26,7 +26,8 @@ def cmd_up() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ostlab", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("install", help="build the cached controller image (host packages, debootstrap, venv)")
+    sub.add_parser("install", help="build the cached images: the controller's (host packages, debootstrap, venv) "
+                   "and the Kolla-style neutron-server container's")
     sub.add_parser("up", help="install if needed, boot the controller, prepare MariaDB/OVN/schema")
     sc = sub.add_parser("scenario", help="apply a named scenario and wait until it shows")
     sc.add_argument("name")
@@ -41,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "install":
-            from . import image
-            log(f"image ready in {image.build():.0f}s")
+            from . import image, kolla_image
+            start = time.monotonic()
+            image.build()
+            kolla_image.build()  # `up` leaves it to the first containerised scenario
+            log(f"images ready in {time.monotonic() - start:.0f}s")
         elif args.cmd == "up":
             cmd_up()
         elif args.cmd == "scenario":

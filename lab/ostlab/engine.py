@@ -44,10 +44,8 @@ additionalimagestores = ["{IMAGE_STORE}"]
 def binds() -> list[str]:
     """systemd-nspawn options that give the controller podman's storage and the built images."""
     STORAGE.mkdir(parents=True, exist_ok=True)
-    out = [f"--bind={STORAGE}:/var/lib/containers"]
-    if kolla_image.DIR.is_dir():
-        out.append(f"--bind={kolla_image.DIR}:{IMAGES_IN_CONTROLLER}")
-    return out
+    kolla_image.DIR.mkdir(parents=True, exist_ok=True)  # the image may be built while the lab is up
+    return [f"--bind={STORAGE}:/var/lib/containers", f"--bind={kolla_image.DIR}:{IMAGES_IN_CONTROLLER}"]
 
 
 def lay_files() -> None:
@@ -77,6 +75,7 @@ def ensure_image() -> None:
     writable_cgroups()
     if container.sh(f"podman image exists {kolla_image.NAME}", check=False, logname=None).returncode == 0:
         return
+    kolla_image.build()  # on the host, once (about 7 minutes from empty download caches)
     changes = " ".join(f"--change '{c}'" for c in kolla_image.CHANGES)
     podman(f"--root {IMAGE_STORE} --runroot /run/ostlab-image-store import {changes} "
            f"{IMAGES_IN_CONTROLLER}/{kolla_image.TAR.name} {kolla_image.NAME}", timeout=900)

@@ -156,8 +156,6 @@ def build() -> float:
     neutron_venv()
     nova_api()
     container_engine()
-    from . import kolla_image
-    kolla_image.build()
     if not paths.IMAGE_ROOT.is_dir():
         raise LabError(f"image missing after build: {paths.IMAGE_ROOT}")
     return time.monotonic() - start
