@@ -64,16 +64,16 @@ NOVA_PURGED = paths.RUN / "nova-purged"
 def remove_packaged_openstack() -> None:
     """Before a containerised scenario: the only OpenStack service on the host is then the container's,
     as on a Kolla or TripleO controller (MariaDB, OVN and Open vSwitch stay packaged)."""
+    if not NOVA_PURGED.exists():  # first: nova-common's postrm wants its /etc/nova to remove
+        container.sh(f"DEBIAN_FRONTEND=noninteractive dpkg --purge {NOVA_PACKAGES}", timeout=300,
+                     logname="nova-purge")
+        NOVA_PURGED.touch()
     for rel in PACKAGED_NEUTRON:
         path = paths.RUN_ROOT / rel
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
-    if not NOVA_PURGED.exists():
-        container.sh(f"DEBIAN_FRONTEND=noninteractive dpkg --purge {NOVA_PACKAGES}", timeout=300,
-                     logname="nova-purge")
-        NOVA_PURGED.touch()
 
 
 def setup_services() -> float:
