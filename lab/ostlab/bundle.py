@@ -42,14 +42,14 @@ def prune(sos: Path) -> list[str]:
 
 
 def _versions(contained: bool) -> str:
-    # The neutron that ran: the controller's venv, or the container image's.
-    pip = (f"podman run --rm --network none --memory 512m --entrypoint {kolla_image.VENV}/bin/pip "
-           f"{kolla_image.NAME} list" if contained else "/opt/neutron/bin/pip list")
-    return container.sh(
+    pip = "" if contained else ("; /opt/neutron/bin/pip list 2>/dev/null | "
+                                "grep -iE '^(neutron|neutron-lib|pyuwsgi|keystoneauth1|oslo.log|SQLAlchemy|PyMySQL) '")
+    out = container.sh(
         "dpkg-query -W -f '${Package} ${Version}\\n' sosreport systemd mariadb-server ovn-central "
-        f"openvswitch-switch python3 nova-api podman conmon crun 2>/dev/null; {pip} 2>/dev/null | "
-        "grep -iE '^(neutron|neutron-lib|pyuwsgi|keystoneauth1|oslo.log|SQLAlchemy|PyMySQL) '",
+        f"openvswitch-switch python3 nova-api podman conmon crun 2>/dev/null{pip}",
         check=False, logname=None).stdout
+    # The neutron that ran in the container is the image's (its tar's dist-info directories).
+    return out + "".join(f"{v} (image)\n" for v in kolla_image.versions()) if contained else out
 
 
 def collect(name: str, out: str | None = None, small: bool = False) -> Path:

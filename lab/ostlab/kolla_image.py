@@ -51,6 +51,22 @@ PACKAGES = ["python3", "python3-venv", "python3-yaml", "dumb-init", "sudo", "ca-
             "locales"]
 
 
+VERSIONS = ("neutron", "neutron_lib", "pyuwsgi", "keystoneauth1", "oslo_log", "sqlalchemy", "pymysql")
+
+
+def versions() -> list[str]:
+    """`name version` of the image's main Python packages, from the dist-info directories in its tar."""
+    import re
+    import tarfile
+    found = []
+    with tarfile.open(TAR) as tar:
+        for member in tar:
+            m = re.search(r"/site-packages/([^/]+)-([^-/]+)\.dist-info$", member.name)
+            if m and m.group(1).lower() in VERSIONS:
+                found.append(f"{m.group(1)} {m.group(2)}")
+    return sorted(found)
+
+
 def _stamp() -> str:
     return str(DIR / f".done-neutron-server-{paths.NEUTRON_VERSION}-kolla-{KOLLA_VERSION}")
 
