@@ -2,8 +2,9 @@
 
 podman runs nested in the systemd-nspawn controller, so everything it starts is charged to the
 controller's memory cgroup (`ostlab_controller`, nested under ours) and dies with it. Its storage is
-a host directory under the run directory (bind-mounted at boot: overlayfs cannot be the upper layer
-of podman's own overlay mounts), removed by `down` like the rest of the run. The imported image
+a host directory under the run directory (bind-mounted at boot, so podman's overlay layers sit on
+the host's own filesystem rather than on the controller's overlayfs root), removed by `down` like the
+rest of the run. The imported image
 lives in a second, cached store (podman's `additionalimagestores`), so neither `up` nor `down` pays
 for its 670 MB again.
 """
@@ -21,7 +22,7 @@ IMAGE_STORE = f"{IMAGES_IN_CONTROLLER}/storage"
 # containers.conf: systemd in the controller has no memory controller delegated (cgroup v1), so
 # podman manages cgroups itself (cgroupfs): each container's cgroup is /libpod_parent/libpod-<id>
 # below the controller's, and `--memory` becomes that cgroup's memory.limit_in_bytes. nspawn's
-# seccomp filter refuses keyctl, so no per-container session keyring.
+# seccomp filter denies the (not namespaced) keyring calls, so no per-container session keyring.
 CONTAINERS_CONF = """# Set by the ostriage lab.
 [containers]
 keyring = false
