@@ -142,6 +142,13 @@ NOVA_CHECK = ("nova-api logged 'Unexpected exception in API method' with Connect
               lambda run: log_has(NOVA_LOG, "ConnectFailure: Unable to establish connection to "
                                   "http://127.0.0.1:9696/v2.0/") and log_has(NOVA_LOG, "Unexpected API Error"))
 
+def _in_container(style: str, summary: str, loop: tuple[str, Check], timeout: float = 300) -> Scenario:
+    """The seed incident (ML2/OVN, the incident's range) with neutron-server in a podman container."""
+    return Scenario(f"{style}-seed", "the incident in " + summary, config.Neutron(vni_ranges=INCIDENT_RANGE), (),
+                    (("kernel OOM-killed in the container's cgroup >= 4 times", oom_kills_at_least(4)), loop),
+                    timeout=timeout, style=style)
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario(
         "seed", "the incident: vni_ranges 1:16777215, MemoryMax=2G + OOMScoreAdjust=-1000, ML2 says openvswitch "
@@ -187,23 +194,17 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         config.Neutron(),
         ("nova-api.service",),
         (NOVA_CHECK,), timeout=120, nova_pokes=True),
-    Scenario(
-        "kolla-seed", "the incident in Kolla's neutron_server container (podman, kolla-neutron_server-container."
-        "service, uWSGI master + 2 lazy workers, --memory 2g): vni_ranges 1:16777215; the kernel kills workers, "
-        "the master respawns them, the container keeps running",
-        config.Neutron(vni_ranges=INCIDENT_RANGE), (),
-        (("kernel OOM-killed in the container's cgroup >= 4 times", oom_kills_at_least(4)),
-         ("uWSGI's log: killed workers respawned >= 4 times", file_count_at_least(
-             deployments.kolla(INCIDENT_RANGE).uwsgi_log, "DAMN ! worker", 4))),
-        style="kolla"),
-    Scenario(
-        "tripleo-seed", "the incident in TripleO's neutron_api container (podman, tripleo_neutron_api.service, "
-        "one uWSGI process, --memory 2g): vni_ranges 1:16777215; each kill ends the container (exit 137) "
-        "and systemd starts it again",
-        config.Neutron(vni_ranges=INCIDENT_RANGE), (),
-        (("kernel OOM-killed in the container's cgroup >= 4 times", oom_kills_at_least(4)),
-         ("tripleo_neutron_api.service NRestarts >= 3", restarts_at_least("tripleo_neutron_api.service", 3))),
-        timeout=480, style="tripleo"),
+    _in_container(
+        "kolla", "Kolla's neutron_server container (podman, kolla-neutron_server-container.service, uWSGI master "
+        "+ 2 lazy workers, --memory 2g): vni_ranges 1:16777215; the kernel kills workers, the master respawns "
+        "them, the container keeps running",
+        ("uWSGI's log: killed workers respawned >= 4 times",
+         file_count_at_least(deployments.kolla(INCIDENT_RANGE).uwsgi_log, "DAMN ! worker", 4))),
+    _in_container(
+        "tripleo", "TripleO's neutron_api container (podman, tripleo_neutron_api.service, one uWSGI process, "
+        "--memory 2g): vni_ranges 1:16777215; each kill ends the container (exit 137) and systemd starts it again",
+        ("tripleo_neutron_api.service NRestarts >= 3", restarts_at_least("tripleo_neutron_api.service", 3)),
+        timeout=480),
 )}
 
 
