@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab lab-down lab-test bench clean
+.PHONY: demo test fuzz browser lab lab-down lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ostriage diagnose examples/seed-incident || test $$? -le 2
 
-test: $(STAMP)
+# the HTML report's browser tests need Debian's chromium: installed as root with apt (new packages only);
+# elsewhere they are skipped, saying why
+browser:
+	@sh tools/install-browser
+
+test: $(STAMP) browser
 	$(BIN)/pytest -q
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench
+
+# The fuzz targets (one per parser) for long: `make test` runs each briefly (25 examples). What hypothesis
+# finds is kept in .hypothesis/ and replayed first next time. OSTRIAGE_FUZZ_EXAMPLES=N for more or fewer.
+fuzz: $(STAMP)
+	OSTRIAGE_FUZZ_EXAMPLES=$${OSTRIAGE_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q tests/fuzz
 
 # The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md
 lab:

@@ -24,8 +24,6 @@ from ostriage.sources import open_target
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 KOLLA = EXAMPLES / "seed-kolla-podman"
 TRIPLEO = EXAMPLES / "seed-tripleo-podman"
-NOT_YET = pytest.mark.xfail(strict=True, reason="main does not yet attribute kills to containers nor read "
-                            "Kolla/TripleO layouts (issue 8 items 1-2, branch issue8-containers)")
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -47,7 +45,6 @@ def test_9696_listened_all_along(bundle: Path) -> None:
     assert "api-port-not-listening" not in fired
 
 
-@NOT_YET
 @pytest.mark.parametrize(("bundle", "name"), [(KOLLA, "neutron_server"), (TRIPLEO, "neutron_api")],
                          ids=["kolla", "tripleo"])
 def test_kills_are_the_containers_and_no_host_unit_is_blamed(bundle: Path, name: str) -> None:
@@ -57,7 +54,6 @@ def test_kills_are_the_containers_and_no_host_unit_is_blamed(bundle: Path, name:
     assert not [f for f in doc["findings"] if f["subject"] == "neutron-server.service"]
 
 
-@NOT_YET
 def test_tripleo_chain_runs_through_the_containers_kills_and_restarts() -> None:
     root = next(r for r in _document(TRIPLEO)["root_causes"] if r["rule"] == "ml2-segment-range-too-large")
     kills = [c for c in root["chain"] if c["rule"] == "service-oom-kill-loop"]
@@ -68,7 +64,6 @@ def test_tripleo_chain_runs_through_the_containers_kills_and_restarts() -> None:
     assert "container-memory-limit-below-need" in aggravating
 
 
-@NOT_YET
 def test_kolla_says_its_configuration_was_not_collected() -> None:
     """sos has no Kolla plugin: /etc/kolla/neutron-server/ is not in the report, so the range cannot be
     judged; the diagnosis says so instead of concluding."""

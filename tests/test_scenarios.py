@@ -33,23 +33,12 @@ def _scenarios() -> list[tuple[str, Path, Path]]:
 SCENARIOS = _scenarios()
 
 
-def _expected_answers() -> list[Any]:
-    """The scenarios, each marked strictly xfail while its expected.json says why the code cannot yet
-    give its answers (``"xfail": "<reason>"``): a recorded bundle may land before the code it needs."""
-    params = []
-    for name, sos, expected in SCENARIOS:
-        reason = json.loads(expected.read_text()).get("xfail")
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(name, sos, expected, marks=marks, id=name))
-    return params
-
-
 def _document(path: Path) -> dict[str, Any]:
     with open_target(str(path)) as source:
         return to_document(diagnose(collect(source)))
 
 
-@pytest.mark.parametrize(("name", "sos", "expected"), _expected_answers())
+@pytest.mark.parametrize(("name", "sos", "expected"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
 def test_scenario(name: str, sos: Path, expected: Path) -> None:
     want = json.loads(expected.read_text())
     doc = _document(sos)

@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import container, kolla_image, oom, paths, scenarios
+from . import container, kolla_image, mac_binding, oom, paths, scenarios
 from .shell import LabError, log
 
 PLUGINS = ("systemd,logs,process,networking,openstack_neutron,openstack_nova,openvswitch,ovn_central,"
@@ -41,8 +41,9 @@ def prune(sos: Path) -> list[str]:
     return removed
 
 
-def _versions(contained: bool) -> str:
-    pip = "" if contained else ("; /opt/neutron/bin/pip list 2>/dev/null | "
+def _versions(scenario: str | None, contained: bool) -> str:
+    venv = mac_binding.VENV if scenario == "mac-binding" else "/opt/neutron"
+    pip = "" if contained else (f"; {venv}/bin/pip list 2>/dev/null | "
                                 "grep -iE '^(neutron|neutron-lib|pyuwsgi|keystoneauth1|oslo.log|SQLAlchemy|PyMySQL) '")
     out = container.sh(
         "dpkg-query -W -f '${Package} ${Version}\\n' sosreport systemd mariadb-server ovn-central "
@@ -56,8 +57,9 @@ def collect(name: str, out: str | None = None, small: bool = False) -> Path:
     container.leader()
     log(f"sosreport inside the controller (plugins: {PLUGINS})")
     started = time.time()
+    sos = mac_binding.SOS_COMMAND if scenarios.last_scenario() == "mac-binding" else "sosreport"
     res = container.sh(f"rm -rf {SOS_TMP} && mkdir -p {SOS_TMP} && "
-                       f"sosreport --batch --build --tmp-dir {SOS_TMP} -o {PLUGINS}", timeout=900, logname="sos")
+                       f"{sos} --batch --build --tmp-dir {SOS_TMP} -o {PLUGINS}", timeout=900, logname="sos")
     found: list[str] = re.findall(rf"{SOS_TMP}/(sosreport-[^\s]+)", res.stdout)
     if not found:
         raise LabError("sosreport printed no build directory (log: sos.log)")
@@ -137,7 +139,7 @@ Recorded {stamp} by `python3 -m ostlab scenario {name}` then `python3 -m ostlab 
 
 ## Versions (inside the container)
 ```
-{_versions(contained is not None).strip()}
+{_versions(last, contained is not None).strip()}
 ```
 
 ## What was changed after sos ran

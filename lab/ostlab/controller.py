@@ -38,6 +38,8 @@ def lay_files() -> None:
     engine.lay_files()
     for d in ("var/log/neutron", "var/log/nova", "var/lib/neutron/lock"):
         (paths.RUN_ROOT / d).mkdir(parents=True, exist_ok=True)
+    # a scenario's own drop-ins (mac-binding's other neutron release) never outlive it
+    shutil.rmtree(paths.RUN_ROOT / Path(DROPIN).parent, ignore_errors=True)
     write_neutron(config.Neutron())
 
 

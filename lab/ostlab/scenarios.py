@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import config, container, controller, deployments, engine, oom, paths
+from . import config, container, controller, deployments, engine, mac_binding, oom, paths
 from .shell import LabError, log
 
 # The incident's value. It OOMs fast at 2G with two lazy uWSGI workers: each worker first builds a
@@ -131,6 +131,8 @@ class Scenario:
     steady_seconds: float = 0   # healthy: keep watching that nothing restarts
     nova_pokes: bool = False
     style: str | None = None    # neutron-server in a podman container, deployed as deployments.STYLES[style]
+    #: set-up run before the units start (after the scenario's files are laid); returns what it did
+    prepare: Callable[[], dict[str, Any]] | None = None
 
     def deployment(self) -> deployments.Deployment | None:
         return deployments.STYLES[self.style](self.neutron.vni_ranges) if self.style else None
@@ -190,6 +192,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         # thread, and the process lingers (systemd sees it active), so no restart is waited for.
         (AGENT_CHECK,)),
     Scenario(
+        "mac-binding", f"neutron {mac_binding.RELEASE} (keeps OVN MAC_Binding in every worker), sane vni_ranges "
+        f"1:65535, {mac_binding.ROWS:,} real MAC_Binding rows, MemoryMax={mac_binding.MEMORY_MAX}",
+        config.Neutron(memory_max=mac_binding.MEMORY_MAX),
+        ("neutron-server.service",),
+        (("neutron-server NRestarts >= 3", restarts_at_least("neutron-server.service", 3)),
+         ("kernel OOM-killed in neutron-server's cgroup >= 3 times", oom_kills_at_least(3))),
+        timeout=1200, prepare=mac_binding.prepare),
+    Scenario(
         "nova-cascade", "neutron-server stopped, nova-api asked for the instance list: ConnectFailure, HTTP 500",
         config.Neutron(),
         ("nova-api.service",),
@@ -225,6 +235,9 @@ def apply(name: str) -> dict[str, Any]:
         raise LabError(f"scenario {name} needs nova-api, which a containerised scenario removed from this lab: "
                        "run `ostlab down` and `ostlab up` first")
     container.sh("systemctl daemon-reload")
+    prepared = sc.prepare() if sc.prepare else {}
+    if sc.prepare:
+        container.sh("systemctl daemon-reload")
     unit = dep.unit if dep else "neutron-server.service"
     run = Run(marker=oom.CONTAINER_MARKER if dep else oom.NEUTRON_MARKER)
     SCENARIO_STATE.write_text(json.dumps({"name": name, "started_uptime": run.started_uptime}))
@@ -256,7 +269,7 @@ def apply(name: str) -> dict[str, Any]:
         log(f"  steady for {sc.steady_seconds:.0f}s (NRestarts {after}, no OOM kill)")
     result = {"scenario": name, "seconds": round(time.monotonic() - run.started, 1),
               "oom_kills": run.oom_kills(), "neutron_server": show(unit),
-              "api_status": http_status(f"{paths.API_URL}/v2.0/networks")}
+              "api_status": http_status(f"{paths.API_URL}/v2.0/networks"), **prepared}
     if dep:
         result["container"] = {"name": dep.container, **engine.state(dep.container)}
     log(f"scenario {name} reached in {result['seconds']}s: {result}")

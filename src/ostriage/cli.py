@@ -4,8 +4,11 @@ Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all
 (a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is), 130
 interrupted (Ctrl-C), 141 the reader of standard output went away before the end (``| head``).
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
-warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM. ``fix``: 0 nothing to
-change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back).
+warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM or cannot start. ``fix``: 0
+nothing to change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back);
+66 also when ``--apply`` refuses before writing anything, 74 a write failed midway and every file was
+rolled back automatically, 75 a file is locked by another process (nothing written: try again), 71 a
+write failed midway and the automatic rollback failed too (run ``fix --rollback``).
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from ostriage.knowledge.neutron_memory import Server
 from ostriage.lint import run_checks
 from ostriage.parsers.openstack_values import parse_tunnel_ranges
 from ostriage.prediction import Overrides, Verdict, parse_bytes, parse_release, predict
-from ostriage.remedy.run import FixOptions, fix, undo
+from ostriage.remedy.apply import FixFailed, FixLocked, FixRollbackFailed
+from ostriage.remedy.run import FixOptions, fix, proposed_fix, undo
 from ostriage.report import FORMATS, render, to_document
 from ostriage.report.lint import lint_document, lint_text
 from ostriage.report.plan import fix_document, fix_text
 from ostriage.report.prediction import prediction_document, prediction_text
+from ostriage.report.redact import redact
 from ostriage.sources import HostTree, SosReport, Source, open_target
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
@@ -45,14 +50,19 @@ __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OUTPUT", "EXIT_USAGE", "main"]
 EXIT_USAGE = 64
 EXIT_INPUT = 66
 EXIT_INTERNAL = 70
+EXIT_HALF_APPLIED = 71  # sysexits' EX_OSERR: fix failed midway and could not put the files back
+EXIT_FIX_ROLLED_BACK = 74  # sysexits' EX_IOERR: fix failed midway, every file put back
+EXIT_LOCKED = 75  # sysexits' EX_TEMPFAIL: a file is locked by another process, try again
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the pipe before the end
-_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2}
+_PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2,
+                 Verdict.WILL_NOT_START: 2}
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"ostriage: error: {message}", err=True)
+    # error messages quote files and command lines too: they are redacted like every other output
+    click.echo(f"ostriage: error: {redact(message)}", err=True)
     sys.exit(code)
 
 
@@ -93,7 +103,7 @@ def _write(output: str | None, write: Callable[[TextIO], object]) -> None:
         return
     buffer = io.StringIO()
     write(buffer)
-    data = buffer.getvalue().encode("utf-8")
+    data = buffer.getvalue().encode("utf-8", "backslashreplace")
     path = os.path.realpath(output)
     try:
         if os.path.abspath(output).startswith(("/dev/", "/proc/")) or (
@@ -168,7 +178,9 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     docs: list[dict[str, Any]] = []
     for target in targets or (None,):
         with _source(target, root) as source:
-            docs.append(to_document(run_diagnosis(collect(source))))
+            facts = collect(source)
+            diagnosis = run_diagnosis(facts)
+            docs.append(to_document(diagnosis, proposed_fix(source, facts, diagnosis)))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:
@@ -198,14 +210,17 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
 @click.option("--first-start/--restart", "first_start", default=None,
               help="Empty allocation table (first start) or filled (restart); default: both considered.")
 @click.option("--segment-range-plugin/--no-segment-range-plugin", default=None)
+@click.option("--mac-bindings", type=click.IntRange(min=0),
+              help="Rows of the OVN Southbound MAC_Binding table (default: what TARGET shows).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel_type: str, release: str | None,
                 server: str | None, api_workers: int | None, cpus: int | None, ram: str | None,
                 memory_max: str | None, budget: str | None, max_allowed_packet: str | None,
-                first_start: bool | None, segment_range_plugin: bool | None, fmt: str) -> None:
-    """Will this configuration OOM neutron-server? Peak memory, start-up time, a verdict and the largest safe range.
+                first_start: bool | None, segment_range_plugin: bool | None, mac_bindings: int | None,
+                fmt: str) -> None:
+    """Will this configuration OOM neutron-server? Its need, start-up time, a verdict and the recommended range.
 
-    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM.
+    Exit 0 fits (or no budget known), 1 at risk, 2 will OOM or cannot start.
     """
     if ranges is not None:
         try:
@@ -219,8 +234,8 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
         ram=parse_bytes(ram) if ram else None, memory_max=parse_bytes(memory_max) if memory_max else None,
         budget=parse_bytes(budget) if budget else None,
         max_allowed_packet=parse_bytes(max_allowed_packet) if max_allowed_packet else None,
-        first_start=first_start, segment_range_plugin=segment_range_plugin)
-    if target is None and root is None and ranges is not None:
+        first_start=first_start, segment_range_plugin=segment_range_plugin, mac_bindings=mac_bindings)
+    if target is None and root is None and (ranges is not None or mac_bindings is not None):
         result = predict(None, overrides)  # flags only: the live host is not read
     else:
         with _source(target, root) as source:
@@ -273,7 +288,7 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
     with _source(target, root) as source:
         if rollback:
             backup, restored = undo(source, options)
-            click.echo(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}")
+            click.echo(redact(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}"))
             sys.exit(0)
         result = fix(source, options)
         label = source.label
@@ -303,6 +318,11 @@ def rules_cmd(code: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run one command, turn every error into one line and an exit code."""
+    # bytes that are not UTF-8 (in a file name, in a config the fix quotes) come through as surrogates:
+    # shown escaped ("\udcff"), never an encoding error at the very end of the work
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         _dispatch(argv)
         code: int | str | None = 0
@@ -328,6 +348,12 @@ def _dispatch(argv: list[str] | None) -> None:
         _fail(str(exc), EXIT_USAGE)
     except OutputError as exc:
         _fail(str(exc), EXIT_OUTPUT)
+    except FixLocked as exc:
+        _fail(str(exc), EXIT_LOCKED)
+    except FixFailed as exc:
+        _fail(str(exc), EXIT_FIX_ROLLED_BACK)
+    except FixRollbackFailed as exc:
+        _fail(str(exc), EXIT_HALF_APPLIED)
     except OstriageError as exc:
         _fail(str(exc), EXIT_INPUT)
     except OSError as exc:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from ostriage.evidence import Line
 from ostriage.facts.model import Facts
-from ostriage.findings import Finding, Relation, Severity, TimelineEntry
+from ostriage.findings import Finding, Mark, Relation, Severity, TimelineEntry
 from ostriage.rules import RULES, Rule
 
 __all__ = ["Diagnosis", "Edge", "RuleFailure", "Story", "diagnose"]
+
+#: a configuration change this long before the first event of the incident may be what started it
+CHANGE_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,9 @@ class Diagnosis:
     stories: tuple[Story, ...]
     timeline: tuple[TimelineEntry, ...]
     problems: tuple[str, ...] = ()
+    #: every moment of every finding's series (each kill, each restart) with the key of its finding, and the
+    #: configuration changes around them (key ``""``: no finding; line 0: the file as a whole)
+    events: tuple[tuple[TimelineEntry, str], ...] = ()
     rule_failures: tuple[RuleFailure, ...] = ()
     facts_summary: dict[str, object] = field(default_factory=dict)
 
@@ -163,12 +170,23 @@ def _reach(key: str, edges: list[Edge]) -> int:
     return len(seen)
 
 
+def _changes(facts: Facts, times: list[datetime]) -> list[tuple[TimelineEntry, str]]:
+    """The configuration files changed from a day before the incident's first event to its last."""
+    if not times:
+        return []
+    start, end = min(times) - CHANGE_WINDOW, max(times)
+    return [(TimelineEntry(m.time, f"{m.shown} changed", Line(m.shown, 0, ""), Mark.CONFIG_CHANGE, m.owner,
+                           headline=False), "") for m in facts.modified if start <= m.time <= end]
+
+
 def diagnose(facts: Facts, rules: Sequence[Rule] = RULES) -> Diagnosis:
     findings, failures = run_rules(facts, rules)
     findings.sort(key=lambda f: (-f.severity, f.code, f.subject))
     edges = link(findings)
-    timeline = sorted({(t.time, t.line, t.what): t for f in findings for t in f.timeline}.values(),
-                      key=lambda t: (t.time, t.line.path, t.line.number))
+    moments = {(t.time, t.line, t.what): (t, f.key) for f in findings for t in f.timeline}
+    events = sorted([*moments.values(), *_changes(facts, [t.time for t, _ in moments.values()])],
+                    key=lambda e: (e[0].time, e[0].line.path, e[0].line.number))
+    timeline = [t for t, key in events if t.headline]
     return Diagnosis(
         target=facts.target,
         kind=facts.kind,
@@ -178,6 +196,7 @@ def diagnose(facts: Facts, rules: Sequence[Rule] = RULES) -> Diagnosis:
         edges=tuple(edges),
         stories=tuple(_stories(findings, edges)),
         timeline=tuple(timeline),
+        events=tuple(events),
         problems=tuple(str(p) for p in facts.problems),
         rule_failures=tuple(failures),
         facts_summary=facts.summary(),

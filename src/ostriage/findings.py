@@ -20,6 +20,7 @@ __all__ = [
     "FixSafety",
     "IniEdit",
     "Link",
+    "Mark",
     "Ref",
     "Relation",
     "Remedy",
@@ -80,13 +81,36 @@ class Citation:
     note: str = ""
 
 
+class Mark(Enum):
+    """What a timeline entry is, so a chart can draw it (``NOTE``: anything else)."""
+
+    NOTE = "note"
+    OOM_KILL = "oom-kill"
+    RESTART = "restart"
+    GAVE_UP = "gave-up"
+    EXIT = "exit"
+    CONNECT_FAILURE = "connect-failure"
+    HTTP_5XX = "http-5xx"
+    CONFIG_CHANGE = "config-change"
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
-    """A moment that matters to the story (first kill, last restart, first HTTP 500)."""
+    """A moment that matters to the story (first kill, last restart, first HTTP 500).
+
+    A rule states every moment of a series (each kill, each restart) for the chart; ``headline`` marks the
+    few the text timeline lists (the first and the last). ``subject`` is what it happened to (a unit, a
+    service), ``value`` and ``limit`` are bytes (anon-rss at an OOM kill and the memory cgroup's limit).
+    """
 
     time: datetime
     what: str
     line: Line
+    mark: Mark = Mark.NOTE
+    subject: str | None = None
+    value: float | None = None
+    limit: float | None = None
+    headline: bool = True
 
 
 class FixSafety(Enum):

@@ -14,10 +14,12 @@ from ostriage.facts.budget import Budget, neutron_budget
 from ostriage.facts.deployment import model_inputs
 from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
-from ostriage.knowledge.neutron_memory import Estimate, Inputs, Server, estimate, largest_safe_ids
+from ostriage.knowledge.memory_figure import Figure, figure
+from ostriage.knowledge.neutron_memory import Estimate, Inputs, Server, estimate
 from ostriage.knowledge.releases import NeutronRelease, first_of_series, parse_neutron_version
 from ostriage.parsers.openstack_values import IdRange, TunnelType, parse_tunnel_ranges
 from ostriage.parsers.unit_files import Percent, parse_size
+from ostriage.rules._range_advice import RangeAdvice, advise_range, networks_in_use
 
 __all__ = ["Overrides", "Prediction", "Verdict", "parse_bytes", "parse_release", "predict"]
 
@@ -26,6 +28,7 @@ class Verdict(Enum):
     FITS = "fits"
     AT_RISK = "at-risk"
     WILL_OOM = "will-oom"
+    WILL_NOT_START = "will-not-start"
     NO_BUDGET = "no-budget"
 
 
@@ -45,17 +48,27 @@ class Overrides:
     max_allowed_packet: int | None = None
     first_start: bool | None = None
     segment_range_plugin: bool | None = None
+    #: rows of the OVN Southbound's MAC_Binding table (``--mac-bindings``)
+    mac_bindings: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
+    """``inputs`` as known (``None`` where not), ``estimate`` over what is not known, ``need`` the leading
+    figure (each unknown input assumed), ``advice`` the recommended range."""
+
     inputs: Inputs
     tunnel_type: str
     estimate: Estimate
+    need: Figure
     budget: Budget | None
     verdict: Verdict
-    largest_safe_ids: int | None
+    advice: RangeAdvice
     source: str
+
+    @property
+    def largest_safe_ids(self) -> int | None:
+        return self.advice.ceiling
 
 
 def parse_bytes(text: str) -> int:
@@ -89,7 +102,7 @@ def parse_release(text: str) -> NeutronRelease:
         return release
 
 
-def _ranges(facts: Facts | None, o: Overrides) -> tuple[tuple[IdRange, ...], str, str]:
+def _ranges(facts: Facts | None, o: Overrides) -> tuple[tuple[IdRange, ...], TunnelType, str]:
     if o.ranges is not None:
         try:
             return parse_tunnel_ranges(o.ranges, o.tunnel_type), o.tunnel_type, "command line"
@@ -102,6 +115,8 @@ def _ranges(facts: Facts | None, o: Overrides) -> tuple[tuple[IdRange, ...], str
             chosen = max(found, key=lambda r: r.ids)
             where = chosen.line.cite() if chosen.line else "neutron's configuration"
             return chosen.ranges, chosen.tunnel_type, where
+    if o.mac_bindings is not None:
+        return (), o.tunnel_type, "none configured"
     raise UsageError("no tunnel range to predict: give --vni-ranges, or a target whose neutron config enables one")
 
 
@@ -119,19 +134,24 @@ def predict(facts: Facts | None, o: Overrides) -> Prediction:
         first_start=o.first_start if o.first_start is not None else base.first_start,
         segment_range_plugin=o.segment_range_plugin if o.segment_range_plugin is not None
         else base.segment_range_plugin,
+        mac_bindings=o.mac_bindings if o.mac_bindings is not None else base.mac_bindings,
     )
     budget = _budget(facts, o)
-    est = estimate(inputs)
+    need = figure(inputs)
+    advice = advise_range(inputs, tunnel, ranges[0].first if ranges else 1, budget, networks_in_use(facts))
+    return Prediction(inputs, tunnel, estimate(inputs), need, budget, _verdict(need, budget), advice, where)
+
+
+def _verdict(need: Figure, budget: Budget | None) -> Verdict:
+    """Over every value the unknown inputs can take: fits for all, for some (at risk), or for none."""
     if budget is None:
-        verdict = Verdict.NO_BUDGET
-    elif est.service_peak.low > budget.bytes:
-        verdict = Verdict.WILL_OOM
-    elif est.service_peak.high > budget.bytes:
-        verdict = Verdict.AT_RISK
-    else:
-        verdict = Verdict.FITS
-    safe = largest_safe_ids(inputs, budget.bytes) if budget is not None else None
-    return Prediction(inputs, tunnel, est, budget, verdict, safe, where)
+        return Verdict.WILL_NOT_START if not any(o.completes for o in need.outcomes) else Verdict.NO_BUDGET
+    fits = need.fits(budget.bytes)
+    if fits is True:
+        return Verdict.FITS
+    if fits is None:
+        return Verdict.AT_RISK
+    return Verdict.WILL_OOM if need.service > budget.bytes else Verdict.WILL_NOT_START
 
 
 def _budget(facts: Facts | None, o: Overrides) -> Budget | None:

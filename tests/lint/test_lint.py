@@ -74,4 +74,4 @@ def test_a_bare_copy_of_etc_neutron_is_linted_with_its_own_paths(tmp_path: Path)
 
 def test_every_check_is_registered_once() -> None:
     codes = [c.code for c in CHECKS]
-    assert codes == sorted(set(codes)) and len(codes) == 8
+    assert codes == sorted(set(codes)) and len(codes) == 9

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ostriage.remedy.allocations import segments_in_use
-from ostriage.remedy.plan import CAPACITY_FACTOR
 from ostriage.remedy.run import FixOptions, fix
+from ostriage.rules._range_advice import CAPACITY_FACTOR
 
 from .conftest import ML2, Commands, MariaDB, ScriptedHost, live_copy, steady
 
@@ -65,7 +65,7 @@ def test_the_live_plan_keeps_room_for_the_segments_in_use(mariadb: MariaDB, seed
     last = (CAPACITY_FACTOR + 1) * used
     assert f"\nvni_ranges = 1:{last}\n" in ml2.new
     (reason,) = [r for r in result.plan.reasoning if r.startswith("geneve segments in use")]
-    assert reason.startswith(f"geneve segments in use: {used} (networksegments in database neutron_big at ")
+    assert reason.startswith(f"geneve segments in use: {used:,} (networksegments in database neutron_big at ")
     assert f"new range 1:{last} leaves {last - used + 1:,} free, {CAPACITY_FACTOR}x or more of what is used" in reason
     assert any("1 allocated segment(s) lie outside it (900000)" in r for r in result.plan.reasoning)
 

@@ -54,7 +54,7 @@ def test_a_verified_fix_stays_applied(live: Path) -> None:
     assert result.applied is not None and result.applied.backup.parent == live / BACKUPS
     assert json.loads((result.applied.backup / "manifest.json").read_text())["status"] == "applied"
     # the database was asked (live host), could not answer, and the plan says so
-    assert any("unknown (cannot connect to neutron's database" in r for r in result.plan.reasoning)
+    assert any("neutron's database: cannot connect to neutron's database" in r for r in result.plan.reasoning)
     # the port neutron listens on, from neutron.conf (default 9696)
     assert host.http_calls and host.http_calls[0] == ("127.0.0.1", 9696)
     text = fix_text(result, "controller-1")

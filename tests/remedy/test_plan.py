@@ -15,9 +15,10 @@ from ostriage.facts import collect
 from ostriage.facts.model import Facts
 from ostriage.findings import FixSafety
 from ostriage.remedy.allocations import AllocationCheck
-from ostriage.remedy.plan import CAPACITY_FACTOR, Plan, build_plan
+from ostriage.remedy.plan import Plan, build_plan
 from ostriage.remedy.run import FixResult
 from ostriage.report.plan import fix_document, fix_text
+from ostriage.rules._range_advice import CAPACITY_FACTOR
 from ostriage.sources import SosReport
 
 from .conftest import (
@@ -80,8 +81,10 @@ def test_the_seed_plan_is_the_experts_fix(planned: dict[bool, tuple[Path, FixRes
     assert not plan.skipped
     # the range cannot be checked against the database from a copy, and the plan says so
     (reasoning,) = [r for r in plan.reasoning if r.startswith("geneve segments in use")]
-    assert "unknown" in reasoning and "no database access" in reasoning
-    assert "SELECT COUNT(*), MAX(segmentation_id) FROM networksegments WHERE network_type='geneve'" in reasoning
+    assert reasoning.startswith("geneve segments in use: at most 0 (OVN's Northbound shows 0 neutron network(s)")
+    assert "neutron's database: no database access" in reasoning
+    assert any("SELECT COUNT(*), MAX(segmentation_id) FROM networksegments WHERE network_type='geneve'" in r
+               for r in plan.reasoning)
     assert result.applied is None
     assert fingerprint(seed) == before  # a plan writes nothing, not even a backup directory
     assert planned[True][1].plan.changes[0].new == ml2.new  # --unsafe has nothing more to add here
@@ -210,7 +213,8 @@ def test_segments_outside_the_new_range_are_reported_or_kept() -> None:
 def test_an_unknown_count_is_said_with_the_reason() -> None:
     plan = seed_plan(checker(None, "cannot connect to neutron's database: refused"))
     assert vni_ranges(plan) == "1:65535"
-    assert any("unknown (cannot connect to neutron's database: refused)" in r for r in plan.reasoning)
+    assert any(r.startswith("geneve segments in use: at most 0 (")
+               and "neutron's database: cannot connect to neutron's database: refused" in r for r in plan.reasoning)
 
 
 # -- where a systemd setting is changed ----------------------------------------------------------------
@@ -247,4 +251,6 @@ def test_without_a_database_the_networks_ovn_shows_size_the_range(tmp_path: Path
     plan = fix_copy(root).plan
     assert vni_ranges(plan) == "1:100000"
     (reason,) = [r for r in plan.reasoning if r.startswith("geneve segments in use")]
-    assert "OVN's Northbound shows 20,000 neutron network(s) (sos_commands/ovn_central/ovn-nbctl_show:39999)" in reason
+    assert reason.startswith("geneve segments in use: at most 20,000 (OVN's Northbound shows 20,000 neutron network(s) "
+                             "(sos_commands/ovn_central/ovn-nbctl_show:39999), of every type")
+    assert "new range 1:100000 leaves 80,000 free, 4x or more of what is used" in reason

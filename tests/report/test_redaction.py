@@ -167,6 +167,50 @@ def test_diagnose_output_file_is_redacted(leaky: Path, tmp_path: Path, ostriage:
      "2024-06-12 ... reconnecting: mysql+pymysql://neutron:***@controller-1/neutron"),
     ("No ':' or '=' found in assignment: 'password KeystonePW'",
      "No ':' or '=' found in assignment: 'password ***'"),
+    # tokens and bearer credentials
+    ('-H "X-Auth-Token: gAAAAABmZ1x2Q0123456789abcDEF" -H "Accept: application/json"',
+     '-H "X-Auth-Token: ***" -H "Accept: application/json"'),
+    ("{'X-Auth-Token': '{SHA256}0f1e2d', 'X-Subject-Token': 'abc'}",
+     "{'X-Auth-Token': '***', 'X-Subject-Token': '***'}"),
+    ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "Authorization: Bearer ***"),
+    ("headers={'Authorization': 'Basic dXNlcjpwYXNz'}", "headers={'Authorization': 'Basic ***'}"),
+    ("admin_token = ADMIN", "admin_token = ***"),
+    ("+admin_token = two words", "+admin_token = ***"),
+    ("validated token gAAAAABmZ1x2Q0123456789abcDEFxyz in 0.2s", "validated token *** in 0.2s"),
+    ("GET /v1/AUTH_a/c/o?temp_url_sig=da39a3ee5e6b4b0d3255bfef95601890afd80709&temp_url_expires=1",
+     "GET /v1/AUTH_a/c/o?temp_url_sig=***&temp_url_expires=1"),
+    # what is left of a token cut by a line cap or a quoted excerpt (ParseError quotes 120 characters)
+    ("curl -H 'X-Auth-Token: 3f2a1 [ostriage: line truncated, 27 more bytes]",
+     "curl -H 'X-Auth-Token: *** [ostriage: line truncated, 27 more bytes]"),
+    ("'Authorization: Bearer eyJh'", "'Authorization: Bearer ***'"),
+    ("Bearer ab", "Bearer ***"),
+    # command lines
+    ("/usr/bin/mysql -uroot -pS3cretDB -h controller neutron", "/usr/bin/mysql -uroot -p*** -h controller neutron"),
+    ("mariadb-dump -u root -pS3cretDB --all-databases", "mariadb-dump -u root -p*** --all-databases"),
+    ("mysql --user=root --password=S3cretDB neutron", "mysql --user=root --password=*** neutron"),
+    ("neutron-db-manage --password S3cretDB upgrade head", "neutron-db-manage --password *** upgrade head"),
+    ("sshpass -p S3cretDB ssh root@controller", "sshpass -p *** ssh root@controller"),
+    ("curl -s -u admin:S3cretDB http://controller/", "curl -s -u admin:*** http://controller/"),
+    # systemd
+    ("Environment=OS_TOKEN=0123456789abcdef OS_AUTH_URL=http://keystone:5000/v3",
+     "Environment=OS_TOKEN=*** OS_AUTH_URL=http://keystone:5000/v3"),
+    ('Environment="OS_PASSWORD=two words" "LANG=C"', 'Environment="OS_PASSWORD=***" "LANG=C"'),
+    ("Environment=MYSQL_PWD=S3cretDB", "Environment=MYSQL_PWD=***"),
+    ("Environment=OS_API_KEY=S3cretDB", "Environment=OS_API_KEY=***"),
+    # URLs: a password holding "@"
+    ("transport_url = rabbit://openstack:Rabbit@PW@c1:5672/", "transport_url = rabbit://openstack:***@c1:5672/"),
+    # private keys: a block, a block in a diff, a key on one line, a line of a key quoted out of context
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePz\nNm0tRgeLezV6ffAt0gunVTLw==\n"
+     "-----END RSA PRIVATE KEY-----\nafter",
+     "-----BEGIN RSA PRIVATE KEY-----\n***\n***\n-----END RSA PRIVATE KEY-----\nafter"),
+    ("+-----BEGIN PRIVATE KEY-----\n+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw\n+-----END PRIVATE KEY-----",
+     "+-----BEGIN PRIVATE KEY-----\n+***\n+-----END PRIVATE KEY-----"),
+    ('key="-----BEGIN EC PRIVATE KEY-----\\nMHcCAQEEIBkg4LVWM9nuwNSk\\n-----END EC PRIVATE KEY-----"',
+     'key="-----BEGIN EC PRIVATE KEY-----\\n***\\n-----END EC PRIVATE KEY-----"'),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBGXyz0123ABCDEFabcdef\n",
+     "-----BEGIN PGP PRIVATE KEY BLOCK-----\n***\n"),
+    ("No ':' or '=' found in assignment: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj'",
+     "No ':' or '=' found in assignment: '***'"),
 ])
 def test_redact_masks(text: str, expected: str) -> None:
     assert redact(text) == expected
@@ -186,6 +230,18 @@ def test_redact_masks(text: str, expected: str) -> None:
     "Jun 12 13:47:41 controller-1 kernel: [25734.198412] Memory cgroup out of memory: Killed process 98731 "
     "(neutron-server) total-vm:2273760kB, anon-rss:2087132kB, UID:118 pgtables:4128kB oom_score_adj:0",
     'methods: ["password"]',
+    # words of messages about tokens and keys are not tokens
+    "keystonemiddleware.auth_token [-] Bad response code while validating token: 503",
+    "Unable to validate token: Failed to fetch token data from identity server",
+    "token_cache_time = 300",
+    "auth_type = token",
+    "ssl_key_file = /etc/neutron/ssl/neutron.key",
+    "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+    # mysql's bare -p asks for the password: what follows is the database
+    "mysqldump --single-transaction -u root -p neutron",
+    # digests are not key material
+    "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855e3b0c44298fc1c149afbf4c8996fb924",
+    "-----BEGIN CERTIFICATE-----",
 ])
 def test_redact_leaves_other_text_alone(text: str) -> None:
     assert redact(text) == text
@@ -196,3 +252,42 @@ def test_redact_tree_reaches_every_string() -> None:
             "ok": True}
     assert redact_tree(tree) == {"a": ["password = ***", {"b": ["x", "rabbit://u:***@h/"]}], "n": 3,
                                  "none": None, "ok": True}
+
+
+# -- properties: whatever surrounds a secret, it does not survive; redacting twice changes nothing more --------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_VALUE = st.text("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ", min_size=7, max_size=30).map(
+    lambda s: s[:3] + "7" + s[3:])  # a digit: what a token has and a word of a message has not
+_CONTEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+# every form a secret takes, as its own word(s) of a line; ``{v}`` is the secret
+FORMS = (
+    'X-Auth-Token: gAAAAABn{v}', '-H "X-Auth-Token: {v}"', "'X-Subject-Token': '{v}'", "Authorization: Bearer {v}",
+    '"Authorization": "Basic {v}"', "admin_token={v}", "gAAAAABn{v}ZmVybmV0dG9r", "mysql -uroot -p{v} neutron",
+    "mysqladmin -h db -p{v} status", "--password {v}", "--password={v}", "--os-token {v}", "sshpass -p {v} ssh h",
+    "curl -u admin:{v} http://h/", "Environment=OS_TOKEN={v}", 'Environment="OS_PASSWORD={v} x"',
+    "rabbit://u:{v}@h:5672/", "mysql+pymysql://neutron:{v}@db/neutron", "password={v}", "db_password: '{v}'",
+    '{{"password": "{v}"}}', "MYSQL_PWD={v}", "-----BEGIN RSA PRIVATE KEY-----\\nMIIE{v}\\n",
+)
+INI_FORMS = ("admin_token = {v}", "password = {v} and more", "transport_url = rabbit://u:{v}@h/",
+             "X-Auth-Token: {v}", "+admin_token = {v}")
+
+
+@given(value=_VALUE, before=_CONTEXT, after=_CONTEXT)
+def test_property_a_secret_never_survives_its_context(value: str, before: str, after: str) -> None:
+    for form in FORMS:
+        text = f"{before} {form.format(v=value)} {after}"
+        assert value not in redact(text), form
+    for form in INI_FORMS:
+        text = f"{before}\n{form.format(v=value)}\n{after}"
+        assert value not in redact(text), form
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+       | st.lists(st.sampled_from([*FORMS, *INI_FORMS, " ", "\n", "'", '"', "=", ":", "@", "x7"]), max_size=12).map(
+           lambda parts: "".join(p.replace("{v}", "s3cr3tValue") for p in parts)))
+def test_property_redaction_is_idempotent(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once

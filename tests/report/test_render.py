@@ -198,7 +198,7 @@ def test_text_colour_only_when_asked(ostriage: Ostriage) -> None:
 class _Structure(HTMLParser):
     """Checks that every element is closed, in order; records tags and text."""
 
-    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "wbr"})
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "wbr", "col"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -243,9 +243,10 @@ def test_html_is_well_formed(ostriage: Ostriage, seed_doc: dict[str, Any]) -> No
     run = ostriage("diagnose", SEED, "--format", "html")
     assert run.code == 2
     page = _html_structure(run.out)
-    assert page.tags[:4] == ["html", "head", "meta", "title"]
-    assert page.tags.count("section") == 3  # one per root cause
+    assert page.tags[:5] == ["html", "head", "meta", "meta", "title"]  # charset, viewport
+    assert page.tags.count("section") == 1 + 3  # the summary, one story per root cause
     assert "script" not in page.tags
+    assert page.tags.count("svg") >= 1 and page.tags.count("details") >= len(seed_doc["findings"])
     text = "".join(page.text)
     assert "Root cause 1: [ml2_type_geneve] vni_ranges = 1:16777215" in text
     assert "Root cause 2: mechanism_drivers = openvswitch with the ovn-router plugin" in text

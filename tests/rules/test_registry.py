@@ -15,7 +15,7 @@ from ostriage.rules._registry import ALL_SECTIONS, Registry
 EVERY = [*RULES, *CHECKS]
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 #: prefixes of rule codes: the subsystem a rule is about
-PREFIXES = {"NEU", "NOV", "OOM", "OVN", "OVS", "SYS"}
+PREFIXES = {"CTR", "NEU", "NOV", "OOM", "OVN", "OVS", "SYS"}
 
 
 def _registry(r: Rule) -> Registry:
@@ -58,13 +58,18 @@ def test_codes_are_stable_unique_and_well_formed() -> None:
         "NEU001": "ml2-segment-range-too-large",
         "NEU002": "api-port-not-listening",
         "NEU003": "ml2-mechanism-driver-mismatch",
+        "NEU004": "ml2-tunnel-range-invalid",
         "NOV001": "nova-api-neutron-connect-failure",
         "OOM001": "service-oom-kill-loop",
         "OVN001": "ovn-geneve-header-too-small",
+        "OVN002": "ovn-sb-replica-growth",
+        "OVN003": "ovn-sb-database-growth",
         "OVS001": "ovs-agent-bridge-missing",
         "SYS001": "unit-memory-limit-below-need",
         "SYS002": "oom-protection-on-memory-hog",
         "SYS003": "unit-crash-looping-while-active",
+        "CTR001": "container-crash-looping",
+        "CTR002": "container-memory-limit-below-need",
     }
     assert {c.code: c.name for c in CHECKS} == {
         "LNT001": "segment-range-exceeds-budget",
@@ -75,6 +80,7 @@ def test_codes_are_stable_unique_and_well_formed() -> None:
         "LNT006": "oom-protection-on-neutron",
         "LNT007": "workers-exceed-ram",
         "LNT008": "invalid-option-value",
+        "LNT009": "sb-table-replica-without-aging",
     }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ostriage.sources import CATALOG, Format, SosReport, lookup
-from ostriage.sources.catalog import EXTRACTION_EXCLUDED, FILE_AREAS, extraction_areas, mangle
+from ostriage.sources.catalog import EXTRACTION_EXCLUDED, FILE_AREAS, SOS_ONLY, extraction_areas, mangle
 
 from .conftest import MakeReport
 
@@ -21,7 +21,7 @@ _SHELL = set("|&;<>`$")
 def test_spec_is_complete_and_safe(name: str) -> None:
     spec = CATALOG[name]
     assert spec.name == name and spec.description
-    assert spec.live and spec.sos
+    assert spec.sos and (bool(spec.live) != (name in SOS_ONLY))
     for live in spec.live:
         assert isinstance(live.format, Format)
         assert live.timeout > 0
@@ -65,7 +65,8 @@ def test_extraction_areas_cover_every_variant() -> None:
     for spec in CATALOG.values():
         for variant in spec.sos:
             parts = variant.path.split("/")
-            assert (variant.path if len(parts) == 1 else "/".join(parts[:2])) in areas
+            plugin = variant.path if len(parts) == 1 or any(c in parts[1] for c in "*?[") else "/".join(parts[:2])
+            assert plugin in areas
     assert "sos_commands/*/journalctl_--no-pager_--unit_*" in areas
 
 
@@ -259,6 +260,7 @@ def test_catalog_only_names_known_tools(tmp_path: Path) -> None:
         "ovs-vsctl",
         "ovn-sbctl",
         "ovn-nbctl",
+        "ovs-appctl",
         "ls",
         "free",
         "date",
@@ -270,7 +272,18 @@ def test_catalog_only_names_known_tools(tmp_path: Path) -> None:
         "rpm",
         "pip3",
         "pip",
+        # container engines and Kubernetes, read-only subcommands only (ps, inspect, get, logs, list)
+        "docker",
+        "podman",
+        "crictl",
+        "kubectl",
+        "k8s",
+        "microk8s",
+        "lxc",
     }
+    engines = {live.argv[:3] for spec in CATALOG.values() for live in spec.live
+               if live.argv[0] in ("docker", "podman", "crictl", "kubectl", "k8s", "microk8s", "lxc")}
+    assert {argv[1] if argv[0] not in ("k8s", "microk8s") else argv[2] for argv in engines} <= {"ps", "get", "list"}
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,9 @@ EXPECTED: dict[str, tuple[str, Format] | None] = {
     "ovn-nbctl-show": None,
     "ovn-sb-mac-binding": None,
     "ovn-sb-db-listing": None,
+    "ovn-nb-db-listing": None,
+    "ovn-sb-cluster-status": None,
+    "ovn-nb-cluster-status": None,
     "free": ("sos_commands/memory/free", Format.FREE),
     "date": ("sos_commands/date/date", Format.DATE),
     "date-utc": ("sos_commands/date/date_--utc", Format.DATE),
@@ -52,6 +55,17 @@ EXPECTED: dict[str, tuple[str, Format] | None] = {
     "uname": ("sos_commands/kernel/uname_-a", Format.TEXT),
     "installed-packages": ("sos_commands/dpkg/dpkg_-l", Format.DPKG_L),
     "pip-list": ("sos_commands/python/pip_list_installed", Format.PIP_LIST),
+    # per-unit journals: the first file of the glob (command_all reads every one)
+    "journal-units": ("sos_commands/cloud_init/journalctl_--no-pager_--unit_cloud-init", Format.JOURNAL_SHORT),
+    # a compute node of packages: no container engine, no Kubernetes, no LXD container listed
+    "docker-ps": None,
+    "docker-inspect": None,
+    "podman-ps": None,
+    "podman-inspect": None,
+    "crictl-ps": None,
+    "crictl-inspect": None,
+    "k8s-pods": None,
+    "lxc-list": None,
 }
 
 

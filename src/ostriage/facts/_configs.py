@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from ostriage.facts._container_paths import PathMap, container_paths
 from ostriage.facts.model import ConfigSet, UnitState
+from ostriage.facts.where import Placement
 from ostriage.knowledge.services import Service
 from ostriage.parsers.ini import IniFile, config_args, config_dir_files, merge, parse_ini
 from ostriage.parsers.ps import PsProcess
@@ -38,13 +40,16 @@ def _argv(service: Service, processes: Iterable[PsProcess], units: dict[str, Uni
     return [], ""
 
 
-def _files(source: Source, service: Service, argv: list[str]) -> list[str]:
+def _files(source: Source, service: Service, argv: list[str], paths: PathMap | None = None) -> list[str]:
     files: list[str] = []
     for arg in config_args(argv):
+        path = arg.path if paths is None else paths.host(arg.path)
+        if path is None:
+            continue  # inside a container, not visible from this host
         if arg.kind == "file":
-            files.append(arg.path)
+            files.append(path)
         else:
-            files += config_dir_files(source.glob(posixpath.join(arg.path, "*.conf")))
+            files += config_dir_files(source.glob(posixpath.join(path, "*.conf")))
     return files
 
 
@@ -58,16 +63,26 @@ def _read(source: Source, path: str, problems: list[Problem]) -> IniFile | None:
 
 
 def service_configs(source: Source, services: Iterable[Service], processes: list[PsProcess],
-                    units: dict[str, UnitState], problems: list[Problem]) -> dict[str, ConfigSet]:
+                    units: dict[str, UnitState], problems: list[Problem],
+                    placements: Mapping[str, Placement] | None = None,
+                    missing: list[str] | None = None) -> dict[str, ConfigSet]:
+    """Each service's merged configuration. A service in a container or another machine reads its own
+    paths: they are translated to the host's (``_container_paths``), and a file the host cannot see is
+    not replaced by the host's file of the same name."""
     configs: dict[str, ConfigSet] = {}
     for service in services:
         if not service.default_configs:
             continue
         argv, origin = _argv(service, processes, units)
-        files = _files(source, service, argv)
+        paths = container_paths(source, (placements or {}).get(service.name), processes, service.default_configs)
+        files = _files(source, service, argv, paths)
         how = f"--config-file/--config-dir from the {origin}"
         if not files:
             files, how = list(service.default_configs), "distribution default files"
+            if paths is not None:
+                files = [h for f in files if (h := paths.host(f)) is not None]
+        if paths is not None:
+            how += f", {paths.label}"
         parsed: list[IniFile] = []
         read: list[str] = []
         for path in dict.fromkeys(files):
@@ -77,6 +92,10 @@ def service_configs(source: Source, services: Iterable[Service], processes: list
                 read.append(path)
         if parsed:
             configs[service.name] = ConfigSet(service.name, merge(parsed), tuple(read), how)
+        elif paths is not None and missing is not None:
+            # the service runs here, but where its configuration is cannot be read from this evidence
+            missing.append(f"configuration of {service.name}: in {paths.label}"
+                           + (f" (looked for {', '.join(dict.fromkeys(files))})" if files else ""))
     return configs
 
 
@@ -88,8 +107,9 @@ UWSGI_INIS = ("/etc/neutron/neutron-api-uwsgi.ini", "/etc/neutron/api-uwsgi.ini"
 
 
 def uwsgi_config(source: Source, processes: list[PsProcess], units: dict[str, UnitState],
-                 problems: list[Problem]) -> ConfigSet | None:
-    """neutron's uWSGI ini: the ``--ini`` of a uwsgi process or unit serving neutron, else the usual paths."""
+                 problems: list[Problem], placements: Mapping[str, Placement] | None = None) -> ConfigSet | None:
+    """neutron's uWSGI ini: the ``--ini`` of a uwsgi process or unit serving neutron, else the usual paths;
+    in a container, where the host keeps them."""
     commands = [p.command for p in processes if p.program in ("uwsgi", "uwsgi-core") and p.command]
     for unit in ("neutron-api.service", "neutron-server.service"):
         state = units.get(unit)
@@ -98,7 +118,11 @@ def uwsgi_config(source: Source, processes: list[PsProcess], units: dict[str, Un
             commands += list(setting.values)
     named = [argv[i + 1] for c in commands for argv in [c.split()] for i, a in enumerate(argv[:-1])
              if a in ("--ini", "--yaml") and "neutron" in argv[i + 1]]
-    for path in dict.fromkeys([*named, *UWSGI_INIS]):
+    paths = container_paths(source, (placements or {}).get("neutron-server"), processes, UWSGI_INIS)
+    candidates = [*named, *UWSGI_INIS]
+    if paths is not None:
+        candidates = [h for c in candidates if (h := paths.host(c)) is not None]
+    for path in dict.fromkeys(candidates):
         ini = _read(source, path, problems)
         if ini is not None:
             return ConfigSet("neutron-api-uwsgi", ini, (path,), "uWSGI --ini of neutron's API")

@@ -1,18 +1,22 @@
 """systemd units: ``systemctl show`` properties, unit files with drop-ins, and the journal's events.
 
 Only units that matter are assembled in full: OpenStack and infrastructure services of the knowledge
-table, units the journal shows being killed or restarted, and units the kernel OOM records name.
+table, units the journal shows being killed or restarted, units the kernel OOM records name, and units
+``systemctl list-units`` shows failed. Journal lines that name a unit only by its description
+(``Starting Open vSwitch Forwarding Unit...``) are given to the unit ``systemctl show``, ``list-units`` or
+the knowledge table (``UNIT_DESCRIPTIONS``) gives that description.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ostriage.facts.model import UnitState
-from ostriage.knowledge.services import SERVICES
+from ostriage.knowledge.services import SERVICES, UNIT_DESCRIPTIONS
 from ostriage.parsers.journal import UnitEvent
+from ostriage.parsers.systemctl_lists import ListedUnit
 from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import UNIT_DIRS, drop_in_order, effective_settings
 from ostriage.sources.base import Source
@@ -52,19 +56,24 @@ def _has_files(source: Source, unit: str) -> bool:
 
 
 def assemble_units(source: Source, properties: Iterable[UnitProperties], events: Iterable[UnitEvent],
-                   named: Iterable[str]) -> dict[str, UnitState]:
+                   named: Iterable[str], listed: Mapping[str, ListedUnit] | None = None,
+                   unit_files: Iterable[str] = ()) -> dict[str, UnitState]:
     props = {p.id: p for p in properties if p.id}
+    listed = listed or {}
     # text journals before systemd 250 name some events only by the unit's Description
-    described = {p.description: u for u, p in props.items() if p.description}
+    described = {**UNIT_DESCRIPTIONS, **{u.description: n for n, u in listed.items() if u.description},
+                 **{p.description: u for u, p in props.items() if p.description}}
     by_unit: dict[str, list[UnitEvent]] = {}
     for event in events:
         unit = event.unit or described.get(event.description or "")
         if unit:
             by_unit.setdefault(unit, []).append(event if event.unit else replace(event, unit=unit))
     wanted = {u for u, p in props.items() if _interesting(p)} | set(by_unit) | set(named)
+    wanted |= {n for n, u in listed.items() if n in _KNOWN_UNITS or u.active == "failed"}
     if not props:
-        # no systemctl show (a copy of /etc, an old sosreport): the known units that have files
-        wanted |= {u for u in _KNOWN_UNITS if _has_files(source, u)}
+        # no systemctl show (a copy of /etc, an old sosreport): the known units that are installed
+        files = set(unit_files)
+        wanted |= {u for u in _KNOWN_UNITS if u in files or _has_files(source, u)}
     units: dict[str, UnitState] = {}
     for name in sorted(wanted):
         prop = props.get(name)
@@ -75,5 +84,5 @@ def assemble_units(source: Source, properties: Iterable[UnitProperties], events:
         drop_in_lines = [lines for p, lines in present if p != fragment]
         settings = effective_settings(fragment_lines, drop_in_lines)
         units[name] = UnitState(name, prop, settings, tuple(p for p, _ in present),
-                                tuple(by_unit.get(name, ())))
+                                tuple(by_unit.get(name, ())), listed.get(name))
     return units

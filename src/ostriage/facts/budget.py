@@ -48,7 +48,12 @@ def unit_memory_limit(facts: Facts, unit: UnitState) -> tuple[int, Line | None, 
 
 
 def neutron_budget(facts: Facts | None, ram: int | None = None) -> Budget | None:
-    """The unit's limit, else ``NEUTRON_RAM_SHARE`` of ``ram`` (given) or of the host's RAM."""
+    """The container's or the unit's memory limit, else ``NEUTRON_RAM_SHARE`` of ``ram`` (given) or of the
+    host's RAM."""
+    placement = facts.placement("neutron-server") if facts else None
+    container = placement.container if placement else None
+    if placement is not None and container is not None and container.memory_limit:
+        return Budget(container.memory_limit, f"memory limit of {placement.label}", container.lines.get("memory_limit"))
     for unit in service_by_name("neutron-server").units if facts else ():
         state = facts.units.get(unit) if facts else None
         limit = unit_memory_limit(facts, state) if facts and state else None

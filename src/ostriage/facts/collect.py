@@ -9,17 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ostriage.evidence import Line
 from ostriage.facts._configs import mysql_config, service_configs, uwsgi_config
+from ostriage.facts._container_logs import pod_log_events
+from ostriage.facts._container_paths import container_paths
 from ostriage.facts._logs import journal_log_events, scan_service_logs
-from ostriage.facts._oom import align_boot_time, merge_oom_events
+from ostriage.facts._modified import modified_files
+from ostriage.facts._oom import align_boot_time, merge_oom_events, not_after
 from ostriage.facts._units import assemble_units
 from ostriage.facts.model import Facts, Sized
+from ostriage.facts.ovn_db import ovn_databases
+from ostriage.facts.where import (
+    collect_containers,
+    container_of,
+    foreign_owners,
+    from_conmon,
+    from_kernel,
+    place_services,
+    wrapper_units,
+)
 from ostriage.knowledge.releases import parse_neutron_version
-from ostriage.knowledge.services import SERVICES
-from ostriage.parsers.journal import JournalEntry, UnitEvent, parse_journal_text, unit_events
+from ostriage.knowledge.services import SERVICES, Service
+from ostriage.parsers.journal import JournalEntry, UnitEvent, UnitEventKind, parse_journal_text, unit_events
 from ostriage.parsers.kernel_oom import OomEvent, oom_events_from_journal, parse_oom_events
 from ostriage.parsers.meminfo import parse_free, parse_meminfo
 from ostriage.parsers.ovn_nb import neutron_switches
@@ -34,6 +47,7 @@ from ostriage.parsers.packages import (
 )
 from ostriage.parsers.ps import PsProcess, parse_ps_aux, parse_ps_columns
 from ostriage.parsers.sockets import Listener, parse_lsof, parse_netstat, parse_ss
+from ostriage.parsers.systemctl_lists import ListedUnit, parse_list_unit_files, parse_list_units
 from ostriage.parsers.systemctl_show import UnitProperties, parse_systemctl_show
 from ostriage.parsers.uptime import parse_proc_uptime, parse_uptime
 from ostriage.sources.base import Problem, Source
@@ -46,18 +60,30 @@ KERNEL_LOGS = ("/var/log/kern.log", "/var/log/messages", "/var/log/syslog")
 _JOURNALS = ("journal", "journal-previous-boot")
 
 
+#: how the tables of ss (with and without the Netid column), netstat and lsof start
+_SOCKET_HEADERS = ("Netid", "State", "Proto", "COMMAND")
+
+
 class _Collector:
     def __init__(self, source: Source) -> None:
         self.source = source
         collected = source.collected_at()
+        self.collected = collected  # with its UTC offset, to place file times on the host's clock
         self.facts = Facts(target=source.label, kind=source.kind,
                            collected_at=collected.replace(tzinfo=None) if collected else None)
+        self.utc_offset: timedelta | None = collected.utcoffset() if collected else None
         self.year = self.facts.collected_at.year if self.facts.collected_at else None
         self.journal_kernel: list[JournalEntry] = []
         self.journal_services: list[JournalEntry] = []
         self.unit_events: list[UnitEvent] = []
         self.properties: list[UnitProperties] = []
+        self.listed: dict[str, ListedUnit] = {}
+        self.unit_files: dict[str, Line] = {}
         self.banners: list[VersionBanner] = []
+        self.packages: list[Package] = []
+        self._seen: set[tuple[datetime | None, str]] = set()
+        #: the kernel's events and the boot time when it is known only to the minute (``uptime``)
+        self._approximate: tuple[list[OomEvent], datetime] | None = None
 
     def guarded(self, what: str, part: Callable[[], None]) -> None:
         """Run one part; a parser bug costs that part only, and is reported by name."""
@@ -83,19 +109,33 @@ class _Collector:
             self._journal_entries(parse_journal_text(out.lines, year=self.year))
             if "--boot" not in out.origin:
                 break  # the whole journal (sos) or its last days (live) hold the previous boot already
+        # sos collects some units' journals apart, each with its own size limit: lines the whole
+        # journal lost to its limit may be there (those it has are not counted twice)
+        for out in self.source.command_all("journal-units"):
+            self._journal_entries(parse_journal_text(out.lines, year=self.year), dedupe=True)
         if not self.unit_events and not self.journal_kernel and not self.journal_services:
             self.facts.missing.append("journal")
 
-    def _journal_entries(self, entries: Iterable[JournalEntry]) -> None:
+    def _journal_entries(self, entries: Iterable[JournalEntry], dedupe: bool = False) -> None:
+        """Keep the entries rules read; with ``dedupe``, not those an earlier file already gave (a file may
+        repeat a line itself: two exits in the same second are two exits)."""
         idents = {c for s in SERVICES for c in (s.name, *s.comms)}
         systemd: list[JournalEntry] = []
+        earlier, here = self._seen, set[tuple[datetime | None, str]]()
         for entry in entries:
+            if entry.ident not in idents and entry.ident not in ("kernel", "systemd", "init"):
+                continue
+            key = (entry.timestamp, entry.message)
+            if dedupe and key in earlier:
+                continue
+            here.add(key)
             if entry.ident == "kernel":
                 self.journal_kernel.append(entry)
             elif entry.ident in ("systemd", "init"):
                 systemd.append(entry)
             elif entry.ident in idents:
                 self.journal_services.append(entry)
+        self._seen |= here
         self.unit_events.extend(unit_events(systemd))
 
     def kernel(self) -> None:
@@ -117,7 +157,13 @@ class _Collector:
         events = [e for stream in streams for e in stream]
         boot, approximate = self._boot_time()
         if boot is not None and approximate:
-            boot = align_boot_time(boot, events, self.unit_events)
+            aligned = align_boot_time(boot, events, self.unit_events)
+            if aligned == boot:
+                # no unit's notice placed the kills (a container's may, once known): at least none of them
+                # can have happened after the evidence was taken
+                aligned = not_after(boot, events, self.facts.collected_at)
+                self._approximate = (events, aligned)
+            boot = aligned
         self.facts.oom_events = merge_oom_events([events], self.facts.collected_at, boot)
         if not seen[0] and not self.journal_kernel:
             # no kernel line at all: "no OOM kill" would mean nothing
@@ -130,18 +176,30 @@ class _Collector:
             return None, False
         proc = self.source.read_lines("/proc/uptime")
         up = parse_proc_uptime(proc) if proc is not None else None
-        if up is not None:
-            return self.facts.collected_at - up, False
-        out = self.source.command("uptime")
-        up = parse_uptime(out.lines) if out is not None else None
-        return (self.facts.collected_at - up, True) if up is not None else (None, False)
+        approximate = False
+        if up is None:
+            out = self.source.command("uptime")
+            up = parse_uptime(out.lines) if out is not None else None
+            approximate = True
+        try:
+            return (self.facts.collected_at - up, approximate) if up is not None else (None, False)
+        except OverflowError:  # an uptime longer than the calendar before the collection: no boot time
+            return None, False
 
     def systemctl(self) -> None:
         out = self.source.command("systemctl-show-all")
         if out is None:
             self.facts.missing.append("systemctl show")
-            return
-        self.properties = list(parse_systemctl_show(out.lines))
+        else:
+            self.properties = list(parse_systemctl_show(out.lines))
+        listed = self.source.command("systemctl-list-units")
+        if listed is not None:
+            self.listed = {u.name: u for u in parse_list_units(listed.lines)}
+        files = self.source.command("systemctl-list-unit-files")
+        if files is not None:
+            # installed is not deployed: only a unit file set to start says the host runs the service
+            self.unit_files = {u.name: u.line for u in parse_list_unit_files(files.lines)
+                               if u.state in ("enabled", "enabled-runtime", "linked", "linked-runtime")}
 
     def processes(self) -> None:
         out = self.source.command("processes")
@@ -160,9 +218,57 @@ class _Collector:
             self.facts.missing.append("process list")
         self.facts.processes = list(procs.values())
 
+    def containers(self) -> None:
+        self.facts.containers = collect_containers(self.source, self.utc_offset, self.facts.processes)
+        from_conmon(self.facts.processes, self.facts.containers)
+
+    def cgroups(self) -> None:
+        paths = [p for e in self.facts.oom_events for p in (e.task_memcg, e.oom_memcg) if p]
+        host_units = {p.id for p in self.properties if p.id and p.load_state != "not-found"}
+        self.facts.foreign_cgroups = foreign_owners(paths, self.facts.processes, host_units)
+        from_kernel([(owner, e.citation) for e in self.facts.oom_events for path in (e.task_memcg, e.oom_memcg)
+                     if path and (owner := self.facts.foreign_cgroups.get(path)) is not None], self.facts.containers)
+
     def units(self) -> None:
-        named = {e.unit for e in self.facts.oom_events if e.unit}
-        self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named)
+        named = {u for e in self.facts.oom_events if (u := self.facts.host_unit(e))}
+        self.facts.units = assemble_units(self.source, self.properties, self.unit_events, named, self.listed,
+                                          set(self.unit_files))
+        self.facts.containers = wrapper_units(self.facts.containers, self.facts.units)
+        self._realign_container_kills()
+
+    def _realign_container_kills(self) -> None:
+        """A boot time known only to the minute, refined again now that the units starting containers are known:
+        a kill in such a container is followed by its unit's restart as a host unit's kill is by its own."""
+        if self._approximate is None:
+            return
+        events, boot = self._approximate
+        starters = {path: c.unit for path, owner in self.facts.foreign_cgroups.items()
+                    if (c := container_of(self.facts.containers, owner)) is not None and c.unit}
+        if not starters:
+            return
+
+        def unit_of(e: OomEvent) -> str | None:
+            return next((starters[p] for p in (e.task_memcg, e.oom_memcg) if p in starters), None)
+
+        refined = align_boot_time(boot, events, self.unit_events, unit_of,
+                                  frozenset({UnitEventKind.SUCCEEDED, UnitEventKind.RESTART_SCHEDULED}))
+        if refined != boot:
+            self.facts.oom_events = merge_oom_events([events], self.facts.collected_at, refined)
+
+    def where(self) -> None:
+        loaded: dict[str, Line | None] = {name: line for name, line in self.unit_files.items()}
+        for name, state in self.facts.units.items():
+            props = state.properties
+            if props is not None and props.load_state == "not-found":
+                continue
+            if props is not None or state.files or state.listed is not None or state.events or name in self.unit_files:
+                loaded[name] = (props.line_for("Id") if props else None) or loaded.get(name)
+        private = {name for name, state in self.facts.units.items()
+                   if (setting := state.setting("PrivateNetwork")) is not None
+                   and setting.value.lower() in ("yes", "true", "1", "on")}
+        self.facts.placements = place_services(
+            processes=self.facts.processes, containers=self.facts.containers, loaded_units=loaded,
+            unit_private_network=private, listeners=self.facts.listeners, logged=set(self.facts.log_pids.values()))
 
     def listeners(self) -> None:
         out = self.source.command("listening-sockets")
@@ -172,21 +278,46 @@ class _Collector:
         parsers: dict[str, Callable[[Iterable[Line]], Iterator[Listener]]] = {
             Format.SS_ALL: parse_ss, Format.SS_LISTEN_TCP: parse_ss,
             Format.NETSTAT: parse_netstat, Format.LSOF: parse_lsof}
-        self.facts.listeners = list(parsers[out.format](out.lines))
+        lines = list(out.lines)
+        listeners = list(parsers[out.format](lines))
+        # ss, netstat and lsof all print a header: without one (an empty file, a failed command, garbage)
+        # "no listener" would mean "no data", not "nothing listens"
+        if not listeners and not any(line.text.lstrip().startswith(_SOCKET_HEADERS) for line in lines):
+            self.facts.missing.append(f"listening sockets ({out.origin} holds no socket table)")
+            return
+        self.facts.listeners = listeners
         self.facts.listeners_origin = out.origin
 
     def configs(self) -> None:
         self.facts.configs = service_configs(self.source, SERVICES, self.facts.processes, self.facts.units,
-                                             self.facts.problems)
-        extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems),
+                                             self.facts.problems, self.facts.placements, self.facts.missing)
+        extra = (uwsgi_config(self.source, self.facts.processes, self.facts.units, self.facts.problems,
+                              self.facts.placements),
                  mysql_config(self.source, self.facts.problems))
         self.facts.configs.update({c.service: c for c in extra if c is not None})
 
+    def modified(self) -> None:
+        self.facts.modified = modified_files(self.source, self.collected, self.facts.configs,
+                                             self.facts.units.values())
+
     def logs(self) -> None:
         pids = self.facts.log_pids
-        events, self.banners = scan_service_logs(self.source, SERVICES, pids)
-        self.facts.log_events = events + journal_log_events(self.journal_services, pids)
+        events, self.banners = scan_service_logs(self.source, self._services_where_they_log(), pids)
+        in_pods, banners = pod_log_events(self.source, self.facts.containers)
+        self.banners += banners
+        self.facts.log_events = events + in_pods + journal_log_events(self.journal_services, pids)
         self.facts.log_events.sort(key=lambda e: e.timestamp or datetime.min)
+
+    def _services_where_they_log(self) -> list[Service]:
+        """The services with their logs where this host keeps them: a container's or machine's own log paths
+        translated to the host's (Kolla's ``kolla_logs`` volume, an nspawn machine's root)."""
+        services = []
+        for service in SERVICES:
+            paths = container_paths(self.source, self.facts.placement(service.name), self.facts.processes)
+            extra = [h for log in service.logs
+                     if paths is not None and (h := paths.host(log)) and h not in service.logs]
+            services.append(replace(service, logs=(*service.logs, *extra)) if extra else service)
+        return services
 
     def ovs(self) -> None:
         show = self.source.command("ovs-vsctl-show")
@@ -228,6 +359,7 @@ class _Collector:
         if out is not None:
             parse = parse_rpm_list if out.format is Format.INSTALLED_RPMS else parse_dpkg_list
             packages += parse(out.lines)
+        self.packages = packages
         found = neutron_package(packages)
         if found is None:
             # a venv or container install: only pip knows (and a live `pip list` is slow, so only then)
@@ -239,6 +371,9 @@ class _Collector:
         if version is not None:
             self.facts.release, self.facts.release_line = parse_neutron_version(version), line
 
+    def ovn(self) -> None:
+        self.facts.ovn_db = ovn_databases(self.source, self.packages, self.facts.processes)
+
 
 def collect(source: Source) -> Facts:
     c = _Collector(source)
@@ -247,12 +382,18 @@ def collect(source: Source) -> Facts:
     c.guarded("kernel log", c.kernel)
     c.guarded("systemctl show", c.systemctl)
     c.guarded("process list", c.processes)
+    c.guarded("containers", c.containers)
+    c.guarded("cgroups of OOM kills", c.cgroups)
     c.guarded("systemd units", c.units)
     c.guarded("listening sockets", c.listeners)
+    c.guarded("where services run", c.where)
     c.guarded("OpenStack configuration", c.configs)
+    c.guarded("configuration times", c.modified)
     c.guarded("OpenStack logs", c.logs)
+    c.guarded("where services run", c.where)
     c.guarded("Open vSwitch", c.ovs)
     c.guarded("memory", c.memory)
     c.guarded("neutron release", c.release)
+    c.guarded("OVN databases", c.ovn)
     c.facts.problems[:0] = source.problems
     return c.facts

@@ -5,9 +5,12 @@ Everything not evidenced stays ``None`` so the model widens its answer instead o
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.neutron_memory import Estimate, Inputs, Server, estimate
+from ostriage.parsers.ini import IniFile
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.parsers.unit_files import parse_size
 
@@ -15,7 +18,7 @@ from ostriage.parsers.unit_files import parse_size
 #: chose (1:65535): tens of thousands of networks, far above any real deployment's count.
 SANE_IDS = 65535
 
-__all__ = ["SANE_IDS", "model_inputs", "neutron_server", "sane_estimate"]
+__all__ = ["SANE_IDS", "model_inputs", "neutron_server", "range_inputs", "sane_estimate"]
 
 
 def neutron_server(facts: Facts) -> Server | None:
@@ -39,7 +42,7 @@ def _uwsgi_processes(facts: Facts) -> int | None:
     if config is None:
         return None
     value = config.get("uwsgi", "processes") or config.get("uwsgi", "workers")
-    return int(value.value) if value is not None and value.value.strip().isdigit() else None
+    return int(value.value) if value is not None and value.value.strip().isdecimal() else None
 
 
 def _max_allowed_packet(facts: Facts) -> int | None:
@@ -62,7 +65,7 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
     config = facts.configs.get("neutron-server")
     ini = config.ini if config else None
     server = neutron_server(facts)
-    workers = opts.api_workers(ini).value if ini else None
+    workers = opts.or_default(opts.api_workers, ini, None).value if ini else None
     if server is Server.UWSGI:
         # under uWSGI the API processes are uWSGI's, api_workers does not apply
         workers = _uwsgi_processes(facts)
@@ -76,12 +79,33 @@ def model_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
         ram_bytes=facts.mem_total.value if facts.mem_total else None,
         segment_range_plugin=opts.segment_range_plugin(ini) if ini else False,
         first_start=False if _synced_before(facts) else None,
+        rpc_workers=_rpc_workers(ini),
+        mac_bindings=_sb_rows(facts, "MAC_Binding"),
+        fdb_rows=_sb_rows(facts, "FDB"),
     )
 
 
+def _rpc_workers(ini: IniFile | None) -> int | None:
+    value = ini.get("DEFAULT", "rpc_workers") if ini else None
+    return int(value.value) if value is not None and value.value.strip().isdigit() else None
+
+
+def _sb_rows(facts: Facts, table: str) -> int | None:
+    """Rows the host shows of a Southbound table (a lower bound when its listing was cut)."""
+    rows = facts.ovn_db.rows(table) if facts.ovn_db else None
+    return rows.best if rows is not None else None
+
+
+def range_inputs(facts: Facts, ranges: tuple[IdRange, ...]) -> Inputs:
+    """The model's inputs for what ``ranges`` themselves cost: no Southbound table counted (the rows the host
+    shows are OVN002's and LNT009's), and none left unknown either, so no figure assumes or names them."""
+    return replace(model_inputs(facts, ranges), mac_bindings=0, fdb_rows=0)
+
+
 def sane_estimate(facts: Facts) -> Estimate:
-    """What neutron-server needs on this host with a sane range (``SANE_IDS``): the need once a range is fixed."""
-    return estimate(model_inputs(facts, (IdRange(1, SANE_IDS),)))
+    """What neutron-server needs on this host with a sane range (``SANE_IDS``) and no Southbound table
+    left to grow: the need once a range (or an unbounded table) is fixed."""
+    return estimate(range_inputs(facts, (IdRange(1, SANE_IDS),)))
 
 
 def _synced_before(facts: Facts) -> bool:

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ostriage.evidence import Line
+from ostriage.facts.ovn_db import OvnDatabases
+from ostriage.facts.where import Placement, host_unit
 from ostriage.knowledge.releases import NeutronRelease
+from ostriage.parsers.cgroups import CgroupOwner
+from ostriage.parsers.containers import Container
 from ostriage.parsers.ini import IniFile, IniValue
 from ostriage.parsers.journal import UnitEvent
 from ostriage.parsers.kernel_oom import OomEvent
@@ -19,11 +23,12 @@ from ostriage.parsers.oslo_log import LogRecord
 from ostriage.parsers.ovs import OpenVSwitch, OvsShow
 from ostriage.parsers.ps import PsProcess
 from ostriage.parsers.sockets import Listener
+from ostriage.parsers.systemctl_lists import ListedUnit
 from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import Setting
 from ostriage.sources.base import Problem
 
-__all__ = ["ConfigSet", "Facts", "LogEvent", "Sized", "UnitState"]
+__all__ = ["ConfigSet", "Facts", "LogEvent", "Modified", "Placement", "Sized", "UnitState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,15 @@ class UnitState:
     settings: Mapping[tuple[str, str], Setting]
     files: tuple[str, ...]
     events: tuple[UnitEvent, ...]
+    #: the unit's row in ``systemctl list-units`` (its state when ``systemctl show`` is missing)
+    listed: ListedUnit | None = None
+
+    @property
+    def active_state(self) -> str | None:
+        """``ActiveState`` from ``systemctl show``, else the ``ACTIVE`` column of ``systemctl list-units``."""
+        if self.properties is not None and self.properties.active_state is not None:
+            return self.properties.active_state
+        return self.listed.active if self.listed else None
 
     def setting(self, key: str, section: str = "Service") -> Setting | None:
         return self.settings.get((section, key))
@@ -73,6 +87,17 @@ class LogEvent:
     record: LogRecord | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Modified:
+    """A configuration file's last change: ``time`` on the host's wall clock, like every time of the facts;
+    ``owner`` the service or unit that reads it, ``shown`` the path as it is cited."""
+
+    path: str
+    shown: str
+    time: datetime
+    owner: str
+
+
 @dataclass
 class Facts:
     target: str
@@ -98,9 +123,26 @@ class Facts:
     neutron_networks: Sized | None = None
     release: NeutronRelease | None = None
     release_line: Line | None = None
+    #: the OVN databases (rows per table, file sizes, raft, ovsdb-server); None when the host shows none
+    ovn_db: OvnDatabases | None = None
+    #: when the services' configuration files and units last changed, where the host's own times are known
+    modified: list[Modified] = field(default_factory=list)
+    #: containers the engines on this host describe (docker, podman, CRI, Kubernetes pods, LXD)
+    containers: list[Container] = field(default_factory=list)
+    #: where each service of the knowledge table runs (``facts.where``), by service name
+    placements: dict[str, Placement] = field(default_factory=dict)
+    #: kernel cgroup paths (of OOM kills) that belong to another container or machine, with their owner
+    foreign_cgroups: dict[str, CgroupOwner] = field(default_factory=dict)
 
     def unit(self, name: str) -> UnitState | None:
         return self.units.get(name)
+
+    def host_unit(self, event: OomEvent) -> str | None:
+        """The unit of this host a kernel OOM kill happened in; ``None`` for another container's or machine's."""
+        return host_unit(event, self.foreign_cgroups)
+
+    def placement(self, service: str) -> Placement | None:
+        return self.placements.get(service)
 
     def events(self, signature: str, service: str | None = None) -> list[LogEvent]:
         return [e for e in self.log_events
@@ -119,5 +161,8 @@ class Facts:
             "cpu_count": self.cpu_count.value if self.cpu_count else None,
             "neutron_networks": self.neutron_networks.value if self.neutron_networks else None,
             "neutron_release": str(self.release) if self.release else None,
+            "ovn": self.ovn_db.summary() if self.ovn_db else None,
+            "containers": len(self.containers),
+            "placements": {name: p.summary() for name, p in self.placements.items()},
             "missing": list(self.missing),
         }

@@ -30,6 +30,10 @@ SIGNATURES: tuple[Signature, ...] = (
     # neutron/plugins/ml2/drivers/type_tunnel.py _parse_tunnel_ranges: LOG.info("%(type)s ID ranges: %(range)s")
     _sig("neutron.tunnel-ranges", r"^(?P<type>\w+) ID ranges: (?P<ranges>\[.*\])\s*$",
          "neutron type_tunnel.py", " ID ranges: "),
+    # neutron_lib/exceptions.py NetworkTunnelRangeError, raised by type_tunnel.py _parse_tunnel_ranges at start:
+    # "Invalid network tunnel range: '%(tunnel_range)s' - %(error)s." (the traceback's last line)
+    _sig("neutron.tunnel-range-invalid", r"Invalid network tunnel range: '(?P<range>[^']*)' - (?P<error>.*?)\.?\s*$",
+         "neutron-lib exceptions.py", "Invalid network tunnel range: "),
     # neutron/plugins/ml2/drivers/type_vlan.py _parse_network_vlan_ranges
     _sig("neutron.vlan-ranges", r"^Network VLAN ranges: (?P<ranges>\{.*\})\s*$",
          "neutron type_vlan.py", "Network VLAN ranges: "),
@@ -71,6 +75,11 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("keystoneauth.connect-failure",
          r"Unable to establish connection to (?P<url>[a-z]+://[^\s:/]+(?::(?P<port>\d+))?\S*?):?(?:\s|$)",
          "keystoneauth1 session.py", "Unable to establish connection to "),
+    # eventlet/wsgi.py access log, as neutron (neutron/wsgi.py, wsgi_log_format) and other eventlet APIs write it:
+    # '%(client_ip)s "%(request_line)s" status: %(status_code)s  len: %(body_length)s time: %(wall_seconds).7f'
+    _sig("api.request-served",
+         r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" status: (?P<status>\d{3})\b',
+         "eventlet wsgi.py", '" status: '),
     # keystoneauth1/session.py retry warning
     _sig("keystoneauth.retrying",
          r"^Failure: (?P<error>.*)\. Retrying in (?P<delay>[\d.]+)s\. (?P<left>\d+) retries left",

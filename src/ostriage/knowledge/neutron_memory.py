@@ -31,6 +31,7 @@ from itertools import pairwise
 from typing import Any
 
 from ostriage.knowledge.releases import NeutronRelease, TunnelSync
+from ostriage.knowledge.sb_replica_memory import Replica, replica
 from ostriage.parsers.openstack_values import IdRange, distinct_ids
 
 __all__ = [
@@ -157,6 +158,10 @@ class Inputs:
     segment_range_plugin: bool = False
     max_allowed_packet: int | None = None
     first_start: bool | None = None
+    #: rows of the OVN Southbound's unbounded tables (each IDL process of a release that registers the
+    #: table keeps them all); None when unknown
+    mac_bindings: int | None = None
+    fdb_rows: int | None = None
 
     @property
     def ids(self) -> int:
@@ -166,7 +171,12 @@ class Inputs:
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """Peak RSS of one syncing process, how many sync at once, the service's total, start-up time and
-    the database server's extra memory; ``baseline`` is a process's RSS before the sync."""
+    the database server's extra memory; ``baseline`` is a process's RSS before the sync.
+
+    ``per_process`` and ``service_peak`` include what failed attempts leave behind when the IN clause
+    overflows the database's packet; ``attempt``/``attempt_service`` are the peaks of one attempt (the
+    need of a sync that completes), and ``retry_growth`` what each failed attempt adds to one process.
+    """
 
     ids: int
     baseline: float
@@ -176,7 +186,13 @@ class Estimate:
     startup_seconds: Span
     db_extra: Span
     packet_overflow: bool | None
+    attempt: Span
+    attempt_service: Span
+    retry_growth: float
+    statement_bytes: float
     assumptions: tuple[str, ...] = field(default=())
+    #: the Southbound replica's share of ``service_peak`` and ``attempt_service`` (None when no row count was given)
+    sb_replica: Replica | None = None
 
 
 def default_api_workers(cpu_count: int, ram_bytes: int) -> int:
@@ -254,6 +270,7 @@ def estimate(inputs: Inputs) -> Estimate:
         overflow = statement > packet
 
     per: list[float] = []
+    attempts: list[float] = []
     bases: list[float] = []
     secs: list[float] = []
     db: list[float] = []
@@ -262,6 +279,7 @@ def estimate(inputs: Inputs) -> Estimate:
             c = fitted.releases[sync][start]
             bases.append(c.base_bytes)
             synced = c.base_bytes + n * c.bytes_per_id(n)
+            attempts.append(synced)
             garbage = n * fitted.failed_attempt_bytes_per_id
             if sync is TunnelSync.IN_CLAUSE_FAST_EXIT and overflow:
                 # each failed attempt leaves its statement's garbage; 1 + DB_MAX_RETRIES attempts at most
@@ -279,50 +297,73 @@ def estimate(inputs: Inputs) -> Estimate:
                      f"({packet // MIB if packet else 0} MiB): every attempt fails and is retried up to "
                      f"{DB_MAX_RETRIES} times, leaving its garbage behind")
     sync_peak = Span.of(*per)
+    attempt_peak = Span.of(*attempts)
 
     servers = _server(inputs, notes)
     workers = _workers(inputs, notes)
     syncing: list[float] = []
     totals: list[Span] = []
+    attempt_totals: list[Span] = []
     peaks: list[float] = []
+    attempt_peaks: list[float] = []
     rest = Span(fitted.worker_base_bytes, fitted.worker_base_bytes)
     for server in servers:
         if server is Server.EVENTLET:
             # the parent syncs before forking; workers start from the parent's baseline
-            peak, k, others = sync_peak, Span(1, 1), workers.scale(rest)
+            extra, k, others = Span(0, 0), Span(1, 1), workers.scale(rest)
         else:
             # every uWSGI worker loads the whole API application besides the sync (lazy-apps)
             extra = Span(fitted.uwsgi_worker_extra_bytes, fitted.uwsgi_worker_extra_bytes)
-            peak = sync_peak + extra
             if inputs.segment_range_plugin:
                 k = Span(1, 1)
                 others = Span(max(workers.low - 1, 0), max(workers.high - 1, 0)).scale(rest + extra)
             else:
                 k, others = workers, Span(0, 0)
+        peak, one = sync_peak + extra, attempt_peak + extra
         peaks += [peak.low, peak.high]
+        attempt_peaks += [one.low, one.high]
         syncing += [k.low, k.high]
         totals.append(k.scale(peak) + others)
+        attempt_totals.append(k.scale(one) + others)
+    sb = _replica(inputs, workers, notes)
+    replica_span = Span(*sb.total) if sb else Span(0, 0)
     return Estimate(
         ids=n,
         baseline=min(bases),
         per_process=Span.of(*peaks),
         syncing_processes=Span.of(*syncing),
-        service_peak=Span(min(t.low for t in totals), max(t.high for t in totals)),
+        service_peak=Span(min(t.low for t in totals), max(t.high for t in totals)) + replica_span,
         startup_seconds=Span.of(*secs),
         db_extra=Span.of(*db),
         packet_overflow=overflow,
+        attempt=Span.of(*attempt_peaks),
+        attempt_service=Span(min(t.low for t in attempt_totals), max(t.high for t in attempt_totals)) + replica_span,
+        retry_growth=n * fitted.failed_attempt_bytes_per_id if overflow else 0.0,
+        statement_bytes=statement,
         assumptions=tuple(notes),
+        sb_replica=sb,
     )
 
 
+def _replica(inputs: Inputs, workers: Span, notes: list[str]) -> Replica | None:
+    """Every IDL process's copy of the Southbound's unbounded tables, added to the service's peak."""
+    rows = {t: n for t, n in (("MAC_Binding", inputs.mac_bindings), ("FDB", inputs.fdb_rows)) if n is not None}
+    if not rows:
+        return None
+    found = replica(inputs.release, rows, (workers.low, workers.high), inputs.rpc_workers)
+    notes.extend(found.notes)
+    return found
+
+
 def largest_safe_ids(inputs: Inputs, budget_bytes: float) -> int:
-    """The largest number of IDs whose *high* service peak stays within ``budget_bytes`` (0 if none)."""
+    """The largest number of IDs whose sync completes with the service's *high* one-attempt peak within
+    ``budget_bytes`` (0 if none): an IN clause larger than the database's packet never completes."""
     lo, hi = 0, 1 << 24
     base = inputs.ranges[0][0] if inputs.ranges else 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        trial = Inputs(**{**_fields(inputs), "ranges": ((base, base + mid - 1),)})
-        if estimate(trial).service_peak.high <= budget_bytes:
+        trial = estimate(Inputs(**{**_fields(inputs), "ranges": ((base, base + mid - 1),)}))
+        if trial.attempt_service.high <= budget_bytes and not trial.packet_overflow:
             lo = mid
         else:
             hi = mid - 1

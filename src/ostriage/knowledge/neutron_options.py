@@ -6,9 +6,11 @@ Defaults are neutron's own (``neutron/conf/...``, neutron-lib constants), checke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ostriage.errors import ParseError
 from ostriage.evidence import Line
 from ostriage.parsers.ini import IniFile
 from ostriage.parsers.openstack_values import (
@@ -29,6 +31,7 @@ __all__ = [
     "bind_port",
     "max_header_size",
     "mechanism_drivers",
+    "or_default",
     "ovn_connections",
     "service_plugins",
     "tunnel_id_ranges",
@@ -130,6 +133,22 @@ def bind_port(ini: IniFile) -> Opt[int]:
 def api_workers(ini: IniFile) -> Opt[int | None]:
     v = ini.get("DEFAULT", "api_workers")
     return Opt(parse_int(v, minimum=0) if v is not None else None, v.line if v is not None else None)
+
+
+def or_default(read: Callable[[IniFile], Opt[T]], ini: IniFile, default: T) -> Opt[T]:
+    """``read(ini)``, or ``default`` when neutron would refuse the value (lint's LNT008 names it): a rule or
+    the memory model goes on as if the line were not there instead of failing.
+
+    >>> from ostriage.evidence import numbered
+    >>> from ostriage.parsers.ini import parse_ini
+    >>> ini = parse_ini(numbered(["[DEFAULT]", "bind_port = 99999"]))
+    >>> or_default(bind_port, ini, DEFAULT_BIND_PORT)
+    Opt(value=9696, line=None)
+    """
+    try:
+        return read(ini)
+    except ParseError:
+        return Opt(default, None)
 
 
 def ovn_connections(ini: IniFile) -> list[Line]:

@@ -5,7 +5,7 @@ at the next start, not what the logs say happened. Each check is registered in `
 stable code and its documentation (What it does / Why is this bad / Fix).
 """
 
-from ostriage.lint import checks  # noqa: F401 - imported for registration
+from ostriage.lint import checks, sb_tables  # noqa: F401 - imported for registration
 from ostriage.lint._registry import CHECKS, LINT_SECTIONS
 from ostriage.lint.run import LintResult, run_checks
 

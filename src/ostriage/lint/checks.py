@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.budget import neutron_budget, unit_memory_limit
-from ostriage.facts.deployment import SANE_IDS, model_inputs, sane_estimate
+from ostriage.facts.deployment import SANE_IDS, model_inputs, range_inputs, sane_estimate
 from ostriage.facts.model import ConfigSet, Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Remedy, Severity, UnitEdit
 from ostriage.knowledge import neutron_options as opts
+from ostriage.knowledge.memory_figure import figure
 from ostriage.knowledge.neutron_memory import estimate
 from ostriage.knowledge.services import service_by_name
 from ostriage.lint._registry import check
+from ostriage.parsers.ini import IniFile
 from ostriage.parsers.openstack_values import (
+    IdRange,
     parse_flat_networks,
     parse_mappings,
     parse_network_vlan_ranges,
 )
 from ostriage.rules._common import host_path, human_bytes
-from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, span_text, suggested_ranges
+from ostriage.rules._range_advice import range_advice
+from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, assumed_text, need_text, sentence, span_note
 from ostriage.rules.systemd_limits import PROTECTED_SCORE
 
 SERVER = "neutron-server"
@@ -45,8 +49,8 @@ def segment_range_exceeds_budget(facts: Facts) -> Iterator[Finding]:
         neutron allocates the whole range in memory at every start: a range too large for the budget is
         an OOM kill at the next restart, and a crash loop.
     Fix:
-        Shrink the range (`1:65535` holds 65,535 networks); `ostriage predict` prints the largest range
-        that fits the budget.
+        Shrink the range to the one ostriage recommends (`1:65535` unless more networks are in use;
+        `ostriage predict` prints it with its reasoning).
     """
     config = _server(facts)
     if config is None:
@@ -58,15 +62,17 @@ def segment_range_exceeds_budget(facts: Facts) -> Iterator[Finding]:
     budget = neutron_budget(facts)
     sane = sane_estimate(facts)
     for ranges in all_ranges:
-        est = estimate(model_inputs(facts, ranges.ranges))
+        inputs = range_inputs(facts, ranges.ranges)
+        est = estimate(inputs)
+        need = figure(inputs)
+        fits = need.fits(budget.bytes) if budget is not None else None
         large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
         # over budget *because of the range*: with a sane range it would fit (else LNT005/LNT007 say why)
-        over = budget is not None and est.service_peak.high > budget.bytes >= sane.service_peak.high
+        over = budget is not None and fits is not True and budget.bytes >= sane.service_peak.high
         if not (large or over):
             continue
-        certain = budget is not None and est.service_peak.low > budget.bytes
+        certain = budget is not None and fits is False
         section, key = opts.TUNNEL_OPTIONS[ranges.tunnel_type]
-        need = span_text(est.service_peak.low, est.service_peak.high, human_bytes)
         if budget is not None and (certain or over):
             verb = "exceeds" if certain else "may exceed"
             verdict = f"{verb} the budget of {human_bytes(budget.bytes)} ({budget.what})"
@@ -75,20 +81,22 @@ def segment_range_exceeds_budget(facts: Facts) -> Iterator[Finding]:
         evidence = [Citation(ranges.line, f"{ranges.ids:,} IDs")] if ranges.line else []
         if budget and budget.line:
             evidence.append(Citation(budget.line, "the budget"))
-        first = ranges.ranges[0].first
+        advice = range_advice(facts, ranges.tunnel_type, ranges.ranges, budget=budget)
         yield segment_range_exceeds_budget.finding(
             subject=f"{section}.{key}",
             severity=Severity.CRITICAL if certain else Severity.WARNING,
-            summary=f"[{section}] {key}: {ranges.ids:,} IDs need {need} at start-up, which {verdict}",
-            explanation=(f"Predicted neutron-server peak {need} for {ranges.ids:,} {ranges.tunnel_type} IDs "
-                         f"(assumptions: {'; '.join(est.assumptions) or 'none'})."),
+            summary=f"[{section}] {key}: {ranges.ids:,} IDs need {need_text(need)} at start-up, which {verdict}",
+            explanation=(f"Predicted neutron-server peak for one sync attempt of {ranges.ids:,} {ranges.tunnel_type} "
+                         f"IDs: {need_text(need)}."
+                         + (f" {sentence(span_note(need))}." if span_note(need) else "")
+                         + (f" Assumed: {assumed_text(need)}." if need.assumed else "")),
             evidence=tuple(evidence),
-            remedy=Remedy(title=f"set [{section}] {key} = {suggested_ranges(first)}",
+            remedy=Remedy(title=f"set [{section}] {key} = {advice.value}", steps=advice.reasoning,
                           ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else "", section, key,
-                                             suggested_ranges(first), f"{SANE_IDS:,} IDs"),) if ranges.line else (),
+                                             advice.value, f"{advice.ids:,} IDs"),) if ranges.line else (),
                           safety=FixSafety.SAFE),
-            data={"ids": ranges.ids, "need_bytes": [est.service_peak.low, est.service_peak.high],
-                  "budget_bytes": budget.bytes if budget else None},
+            data={"ids": ranges.ids, "need_bytes": [need.span.low, need.span.high],
+                  "budget_bytes": budget.bytes if budget else None, "suggested": advice.value},
         )
 
 
@@ -244,17 +252,19 @@ def memory_max_below_predicted_need(facts: Facts) -> Iterator[Finding]:
             ranges = opts.tunnel_id_ranges(config.ini)
         except ParseError:
             continue
-        est = estimate(model_inputs(facts, ranges)) if ranges else sane_estimate(facts)
-        if est.service_peak.high <= limit[0]:
+        need = figure(model_inputs(facts, ranges or (IdRange(1, SANE_IDS),)))
+        fits = need.fits(limit[0])
+        if fits is True:
             continue
-        certain = est.service_peak.low > limit[0]
         yield memory_max_below_predicted_need.finding(
-            subject=unit, severity=Severity.CRITICAL if certain else Severity.WARNING,
-            summary=(f"{unit}: {limit[2]}={human_bytes(limit[0])} is below the predicted need "
-                     f"{span_text(est.service_peak.low, est.service_peak.high, human_bytes)}"),
-            explanation=f"Assumptions: {'; '.join(est.assumptions) or 'none'}.",
+            subject=unit, severity=Severity.CRITICAL if fits is False else Severity.WARNING,
+            summary=f"{unit}: {limit[2]}={human_bytes(limit[0])} is below the predicted need {need_text(need)}",
+            explanation=(f"{sentence(span_note(need))}. " if span_note(need) else "")
+            + f"Assumed: {assumed_text(need) or 'nothing'}.",
             evidence=(Citation(limit[1]),) if limit[1] else (),
-            remedy=Remedy(title=f"raise {limit[2]} or shrink the ranges",
+            remedy=Remedy(title=f"raise {limit[2]} or shrink the ranges"
+                          + (" or age the OVN Southbound tables neutron keeps" if need.estimate.sb_replica
+                             and need.estimate.sb_replica.per_process[0] else ""),
                           unit_edits=(UnitEdit(unit, "Service", limit[2], None, "below need"),),
                           safety=FixSafety.DISPLAY_ONLY),
         )
@@ -274,7 +284,7 @@ def oom_protection_on_neutron(facts: Facts) -> Iterator[Finding]:
     """
     for unit in _neutron_units(facts):
         setting = facts.units[unit].setting("OOMScoreAdjust")
-        if setting is None or not setting.value.lstrip("-").isdigit() or int(setting.value) > PROTECTED_SCORE:
+        if setting is None or not setting.value.lstrip("-").isdecimal() or int(setting.value) > PROTECTED_SCORE:
             continue
         yield oom_protection_on_neutron.finding(
             subject=unit, severity=Severity.WARNING,
@@ -303,7 +313,7 @@ def workers_exceed_ram(facts: Facts) -> Iterator[Finding]:
     if config is None or facts.mem_total is None:
         return
     est = sane_estimate(facts)
-    api = opts.api_workers(config.ini)
+    api = opts.or_default(opts.api_workers, config.ini, None)
     share = facts.mem_total.value / 2
     if est.service_peak.high <= share:
         return
@@ -317,13 +327,21 @@ def workers_exceed_ram(facts: Facts) -> Iterator[Finding]:
     )
 
 
+#: typed options of neutron-server that ostriage reads, and how (each raises ``ParseError`` on a refused value)
+_TYPED: tuple[tuple[str, str, Callable[[IniFile], object]], ...] = (
+    ("DEFAULT", "bind_port", opts.bind_port),
+    ("DEFAULT", "api_workers", opts.api_workers),
+    ("ml2_type_geneve", "max_header_size", opts.max_header_size),
+)
+
+
 @check("LNT008", "invalid-option-value")
 def invalid_option_value(facts: Facts) -> Iterator[Finding]:
-    """A value neutron refuses at start (a malformed range, an unparsable line).
+    """A value neutron refuses at start (a malformed range, a port out of range, an unparsable line).
 
     What it does:
-        Parses the tunnel ranges with neutron's own rules and reports every ini line oslo.config
-        could not parse.
+        Parses the tunnel ranges with neutron's own rules, checks `bind_port`, `api_workers` and Geneve's
+        `max_header_size` against their option types, and reports every ini line oslo.config could not parse.
     Why is this bad:
         neutron-server exits at start with a configuration error.
     Fix:
@@ -341,6 +359,17 @@ def invalid_option_value(facts: Facts) -> Iterator[Finding]:
             subject=f"{exc.path}:{exc.line}", severity=Severity.CRITICAL, summary=exc.message,
             explanation="neutron validates tunnel ranges when its type drivers load and exits on this error.",
             evidence=(Citation(line),) if line else (), remedy=Remedy(title="correct the range"))
+    for section, key, read in _TYPED:
+        try:
+            read(config.ini)
+        except ParseError as exc:
+            value = config.ini.get(section, key)
+            yield invalid_option_value.finding(
+                subject=f"{exc.path}:{exc.line}", severity=Severity.CRITICAL,
+                summary=f"[{section}] {key}: {exc.message}: {exc.text!r}",
+                explanation="oslo.config checks the option's type and bounds when neutron-server starts, and "
+                            "neutron exits on this value.",
+                evidence=(Citation(value.line),) if value else (), remedy=Remedy(title="correct the value"))
     for error in config.ini.errors:
         yield invalid_option_value.finding(
             subject=f"{error.path}:{error.line}", severity=Severity.CRITICAL,

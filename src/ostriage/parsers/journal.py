@@ -194,7 +194,7 @@ def _field(obj: dict[str, Any], name: str) -> str | None:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
+    return int(text) if text is not None and text.isdecimal() else None
 
 
 def _realtime(text: str | None, offset: timedelta) -> datetime | None:
@@ -209,7 +209,8 @@ def _realtime(text: str | None, offset: timedelta) -> datetime | None:
 
 def _seconds(text: str | None) -> float | None:
     micros = _int(text)
-    return micros / 1e6 if micros is not None else None
+    # a corrupt field may hold more digits than a float has range for
+    return micros / 1e6 if micros is not None and micros < 2**64 else None
 
 
 class UnitEventKind(StrEnum):

@@ -635,7 +635,7 @@ def _leading_ints(text: str) -> int:
     """How many numbers start a row (one more than its columns when a task is named e.g. ``1234``)."""
     count = 0
     for token in text.split():
-        if not token.lstrip("-").isdigit():
+        if not token.lstrip("-").isdecimal():
             break
         count += 1
     return count

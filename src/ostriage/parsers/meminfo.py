@@ -44,6 +44,7 @@ Sources:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -168,12 +169,13 @@ FreeUnit = Literal["b", "k", "m", "g", "t"]
 
 
 def _bytes(text: str, unit: FreeUnit) -> int | None:
-    if text.isdigit():
+    if text.isdecimal():
         return int(text) * _UNITS[unit]
     match = _HUMAN.match(text)
     if match is None:
         return None
-    return int(float(match[1].replace(",", ".")) * _UNITS[match[2].lower()])
+    value = float(match[1].replace(",", ".")) * _UNITS[match[2].lower()]
+    return int(value) if math.isfinite(value) else None
 
 
 def _row(line: Line, names: list[str], values: list[str], unit: FreeUnit) -> FreeRow:

@@ -27,6 +27,15 @@ Continuation lines, grouped with the record they belong to:
 - raw lines that do not start like a record at all (multi-line messages such as the keepalived
   configuration the l3 agent logs, or stderr captured into the file).
 
+The same records as a container runtime keeps a container's output are read too: ``kubectl logs``/CRI
+``/var/log/pods`` lines start with the runtime's time stamp (and ``stdout F``), Canonical's OpenStack pods add
+the service's name under Juju's pebble; a real line of hotsos's Sunbeam data root::
+
+    2025-05-14T04:26:37.395Z [neutron-server] 2025-05-14 04:26:37.388 18 INFO neutron.common.config [-] \
+/usr/bin/neutron-server version 24.1.0\x1b[00m
+
+(the trailing colour code is dropped from the message, the line is cited as it is).
+
 A record ends at the next record or when the file changes (``Line.path``). Only ``max_continuation``
 continuation lines are kept (head and tail; ``dropped`` counts the rest) so one huge dump cannot exhaust
 memory; the exception is found in every line, kept or not. Lines before the first record are skipped.
@@ -68,9 +77,14 @@ __all__ = ["DEFAULT_MAX_CONTINUATION", "LogException", "LogRecord", "parse_oslo_
 DEFAULT_MAX_CONTINUATION = 200
 
 _HEADER = re.compile(
+    # a container's output as its runtime keeps it: the runtime's time stamp, CRI's stream and tag, or
+    # the name of the service under Juju's pebble (Canonical's OpenStack pods)
+    r"(?:\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d) (?:(?:stdout|stderr) [FP] )?(?:\[[\w.@-]+\] )?)?"
     r"(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d:\d\d(?:[.,]\d+)?) +(?P<pid>\d+) +(?P<level>[A-Z]+) +"
     r"(?P<logger>\S+)(?: (?P<rest>.*))?$"
 )
+# colour codes some log formats end each record with (devstack, the pebble-run images: "\x1b[00m")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _REQUEST_ID = re.compile(r"\breq-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _TRACEBACK = "Traceback (most recent call last):"
 _EXCEPTION = re.compile(r"(?P<cls>[A-Za-z_][\w.]*)(?::(?: (?P<message>.*))?)?$")
@@ -127,7 +141,7 @@ def _parse_head(text: str) -> _Head | None:
         timestamp = datetime.fromisoformat(f"{match['date']} {match['time'].replace(',', '.')}")
     except ValueError:
         return None
-    rest = match["rest"] or ""
+    rest = _COLOUR.sub("", match["rest"] or "")
     context: str | None = None
     # "[instance: <uuid>] " right after the logger is logging_exception_prefix's %(instance)s, not a context.
     if rest.startswith("[") and not rest.startswith("[instance: "):

@@ -237,7 +237,7 @@ def _interface(node: _Node) -> OvsInterface:
 
 def _port(node: _Node) -> OvsPort:
     tag = node.attrs.get("tag", "")
-    return OvsPort(node.name, int(tag) if tag.isdigit() else None,
+    return OvsPort(node.name, int(tag) if tag.isdecimal() else None,
                    tuple(_interface(i) for i in node.kids("Interface")), node.line, node.attrs)
 
 

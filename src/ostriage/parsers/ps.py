@@ -198,7 +198,7 @@ def parse_cgroup(raw: str) -> CgroupInfo | None:
     # Controller lists contain commas too ("3:cpu,cpuacct:/"): an entry starts only at "<digits>:".
     for entry in re.split(r",(?=\d+:)", raw):
         parts = entry.split(":", 2)
-        if len(parts) == 3 and parts[0].isdigit():
+        if len(parts) == 3 and parts[0].isdecimal():
             entries.append((parts[1], parts[2]))
     if not entries:
         return None
@@ -215,7 +215,7 @@ def parse_cgroup(raw: str) -> CgroupInfo | None:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 def _float(text: str) -> float | None:

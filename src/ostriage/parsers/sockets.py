@@ -107,7 +107,7 @@ def _endpoint(text: str) -> tuple[str, str] | None:
 
 def _port(text: str) -> tuple[int | None, str | None]:
     text = re.sub(r"\[[^\]]*\]$", "", text)
-    if text.isdigit():
+    if text.isdecimal():
         return int(text), None
     if text in ("", "*"):
         return None, None
@@ -161,7 +161,9 @@ def parse_ss(lines: Iterable[Line]) -> Iterator[Listener]:
         text = line.text
         if not text or text[0] in " \t":
             continue
-        fields = text.split()
+        fields = text.split()  # may be empty: a line of "\r" or a form feed is blank without being ""
+        if not fields:
+            continue
         if fields[0] in ("tcp", "udp"):
             netid, rest = fields[0], fields[1:]
         elif fields[0] in ("LISTEN", "UNCONN"):
@@ -187,7 +189,7 @@ def parse_netstat(lines: Iterable[Line]) -> Iterator[Listener]:
         parts = line.text.split(None, 5)
         if len(parts) < 5 or parts[0] not in ("tcp", "tcp6", "udp", "udp6"):
             continue
-        if not (parts[1].isdigit() and parts[2].isdigit()):
+        if not (parts[1].isdecimal() and parts[2].isdecimal()):
             continue
         proto: Proto = "tcp" if parts[0].startswith("tcp") else "udp"
         rest = parts[5] if len(parts) > 5 else ""
@@ -216,7 +218,7 @@ def parse_lsof(lines: Iterable[Line]) -> Iterator[Listener]:
         kind = next((i for i, f in enumerate(fields[:8]) if f in ("IPv4", "IPv6")), None)
         # COMMAND PID USER FD TYPE: TYPE is the 5th column on a process line, the 7th on a thread line
         # (TID and TASKCMD filled in), which repeats its process's descriptor.
-        if kind != 4 or not fields[1].isdigit():
+        if kind != 4 or not fields[1].isdecimal():
             continue
         # DEVICE and SIZE/OFF sit between TYPE and NODE; look for NODE rather than trust their presence.
         candidates = range(kind + 1, min(len(fields) - 1, kind + 5))

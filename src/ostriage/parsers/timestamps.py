@@ -186,7 +186,8 @@ class PrefixParser:
         if self._year is None:
             return None
         when = _datetime(self._year, month, day, hh, mm, ss, frac=frac)
-        if when is not None and self._last is not None and when < self._last - _ROLLOVER:
+        # compared as "when + rollover < last": "last - rollover" does not exist early in year 1
+        if when is not None and self._last is not None and self._last - when > _ROLLOVER and self._year < 9999:
             self._year += 1
             when = _datetime(self._year, month, day, hh, mm, ss, frac=frac)
         self._observe(when)

@@ -32,6 +32,7 @@ setting. Unit files are read leniently, like systemd does: nothing here raises e
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -255,7 +256,7 @@ def parse_size(text: str) -> int | Percent | None:
             break
         total += float(m.group(1)) * _SIZE_FACTORS[m.group(2)]
         end = m.end()
-    if end == 0 or end != len(value):
+    if end == 0 or end != len(value) or not math.isfinite(total):
         raise ValueError(f"not a systemd size: {text!r}")
     return int(total)
 
@@ -278,4 +279,7 @@ def parse_timespan(text: str) -> timedelta | None:
         end = m.end()
     if end == 0 or end != len(value):
         raise ValueError(f"not a systemd time span: {text!r}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # more than timedelta holds (2.7 million years): not a span systemd prints
+        raise ValueError(f"not a systemd time span: {text!r}") from None

@@ -26,11 +26,18 @@ _UP = re.compile(r"\bup\s+(?:(?P<days>\d+)\s+days?,?\s*)?(?:(?P<h>\d+):(?P<m>\d+
 
 
 def parse_proc_uptime(lines: Iterable[Line]) -> timedelta | None:
+    """
+    >>> from ostriage.evidence import numbered
+    >>> [parse_proc_uptime(numbered(t)) for t in ("inf 1", "nan 1", "-5 1", "1e300 1")]
+    [None, None, None, None]
+    """
     for line in lines:
         first = line.text.split()[:1]
         try:
-            return timedelta(seconds=float(first[0])) if first else None
-        except ValueError:
+            seconds = float(first[0]) if first else -1.0
+            # "inf", "nan", a negative time or one beyond timedelta's range: not an uptime
+            return timedelta(seconds=seconds) if seconds >= 0 else None
+        except (ValueError, OverflowError):
             return None
     return None
 
@@ -44,6 +51,9 @@ def parse_uptime(lines: Iterable[Line]) -> timedelta | None:
     for line in lines:
         m = _UP.search(line.text)
         if m and any(m.group(g) for g in ("days", "h", "min")):
-            return timedelta(days=int(m["days"] or 0), hours=int(m["h"] or 0),
-                             minutes=int(m["m"] or m["min"] or 0))
+            try:
+                return timedelta(days=int(m["days"] or 0), hours=int(m["h"] or 0),
+                                 minutes=int(m["m"] or m["min"] or 0))
+            except OverflowError:  # "up 99999999999 days": more than timedelta holds
+                return None
     return None

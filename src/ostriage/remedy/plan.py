@@ -18,14 +18,13 @@ from ostriage.facts.model import Facts
 from ostriage.findings import Finding, FixSafety, IniEdit, UnitEdit
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import SERVICES, service_for_unit
-from ostriage.parsers.openstack_values import TUNNEL_ID_LIMITS, TunnelType
+from ostriage.parsers.openstack_values import IdRange
 from ostriage.remedy.allocations import AllocationCheck
 from ostriage.remedy.edit import Dialect, set_option
+from ostriage.rules._range_advice import InUse, networks_in_use, range_advice
 
 __all__ = ["FileChange", "Plan", "build_plan"]
 
-#: a new range keeps this many times the segments in use as free capacity
-CAPACITY_FACTOR = 4
 #: restart order: what others depend on first
 _RESTART_ORDER = [u for s in SERVICES for u in s.units]
 
@@ -76,42 +75,31 @@ def _ordered(d: Diagnosis) -> list[Finding]:
 
 
 def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan, keep_outside: bool) -> str:
-    """The new range: the suggested one, widened for the segments in use, and honest about them."""
+    """The recommended range (``range_advice``), sized for the segments neutron's database shows in use when
+    it can be read, and honest about the allocated segments a smaller range leaves outside."""
     tunnel = next((t for t, (sec, key) in opts.TUNNEL_OPTIONS.items()
                    if sec == edit.section and key == edit.key), None)
     assert tunnel is not None and edit.value is not None
-    first, last = (int(x) for x in edit.value.split(":"))
+    first = int(edit.value.split(":")[0])
     config = facts.configs.get("neutron-server")
     url = config.get("database", "connection") if config else None
     result = check(url.value, tunnel) if (check and url) else None
     if result is None or result.ids is None:
         why = result.how if result else ("no database access (a sosreport or a copy of a host's files)"
                                          if check is None else "no [database] connection in neutron's config")
-        seen = facts.neutron_networks
-        evidence = ""
-        if seen is not None:
-            # every network has one OVN logical switch, whatever its type: an upper bound of tunnel segments
-            last = _widened(first, last, seen.value, tunnel)
-            where = f" ({seen.line.cite()})" if seen.line else ""
-            evidence = (f" OVN's Northbound shows {seen.value:,} neutron network(s){where}: {first}:{last} leaves "
-                        f"room for {CAPACITY_FACTOR}x more.")
+        in_use = networks_in_use(facts, tunnel, why)
+    else:
+        in_use = InUse(len(result.ids), result.how, f"{tunnel} segments in use", ids=result.ids)
+    advice = range_advice(facts, tunnel, (IdRange(first, first),), in_use=in_use)
+    plan.reasoning += advice.reasoning
+    if result is None or result.ids is None:
         plan.reasoning.append(
-            f"{tunnel} segments in use: unknown ({why}).{evidence} {first}:{last} holds {last - first + 1:,} "
-            "networks. neutron keeps every allocated segment, even outside the new range, until its network is "
-            "deleted (the start-up sync removes only unallocated IDs), so existing networks are not affected; "
-            f"check the count with: SELECT COUNT(*), MAX(segmentation_id) FROM networksegments "
-            f"WHERE network_type='{tunnel}'")
-        return f"{first}:{last}"
-    used = len(result.ids)
-    last = _widened(first, last, used, tunnel)
-    size = last - first + 1
-    outside = result.outside(first, last)
-    free = size - (used - len(outside))
-    plan.reasoning.append(
-        f"{tunnel} segments in use: {used} ({result.how}); new range {first}:{last} leaves {free:,} free"
-        + (f", {CAPACITY_FACTOR}x or more of what is used" if free >= CAPACITY_FACTOR * used else
-           f", less than {CAPACITY_FACTOR}x what is used: {first}:{last} is as far as {tunnel} IDs go"))
-    value = f"{first}:{last}"
+            "neutron keeps every allocated segment, even outside the new range, until its network is deleted (the "
+            "start-up sync removes only unallocated IDs), so existing networks are not affected; check the count "
+            f"with: SELECT COUNT(*), MAX(segmentation_id) FROM networksegments WHERE network_type='{tunnel}'")
+        return advice.value
+    value = advice.value
+    outside = result.outside(advice.first, advice.last)
     if outside:
         shown = ", ".join(str(i) for i in outside[:10]) + (" ..." if len(outside) > 10 else "")
         if keep_outside:
@@ -123,14 +111,6 @@ def _range_value(edit: IniEdit, facts: Facts, check: Checker | None, plan: Plan,
                 "working, and frees them when their networks are deleted (use --keep-allocated to list them in "
                 "the range instead)")
     return value
-
-
-def _widened(first: int, last: int, used: int, tunnel: TunnelType) -> int:
-    """The range's new end: room for ``used`` segments plus CAPACITY_FACTOR times as many free ones (the
-    factor is free capacity, so the range holds (CAPACITY_FACTOR + 1) x used), but never past the type's
-    last ID, which neutron refuses at start-up."""
-    size = max(last - first + 1, (CAPACITY_FACTOR + 1) * used)
-    return min(first + size - 1, TUNNEL_ID_LIMITS[tunnel][1])
 
 
 def _runs(ids: tuple[int, ...]) -> list[tuple[int, int]]:

@@ -19,12 +19,20 @@ from ostriage.facts import collect
 from ostriage.facts.model import Facts
 from ostriage.knowledge import neutron_options as opts
 from ostriage.remedy.allocations import AllocationCheck, segments_in_use
-from ostriage.remedy.apply import Applied, FixError, apply_changes, latest_backup, real_path, rollback
+from ostriage.remedy.apply import (
+    Applied,
+    FixError,
+    apply_changes,
+    latest_backup,
+    real_path,
+    rollback,
+    unfinished_backup,
+)
 from ostriage.remedy.plan import Plan, build_plan
 from ostriage.remedy.verify import Host, Verdict, live_host, verify
 from ostriage.sources import HostTree, LiveHost, SosReport, Source
 
-__all__ = ["FixOptions", "FixResult", "backups_dir", "fix", "undo"]
+__all__ = ["FixOptions", "FixResult", "backups_dir", "fix", "proposed_fix", "undo"]
 
 #: where backup sets go, below the root the fix writes to
 BACKUPS = "var/backups/ostriage"
@@ -86,6 +94,13 @@ def _reader(source: Source, options: FixOptions) -> Callable[[str], str | None]:
     return read
 
 
+def _interrupted(source: Source, options: FixOptions) -> Path | None:
+    """The backup set of an apply that never finished, where this fix would keep its backups."""
+    if options.backup_dir is None and _writable_root(source, options) is None:
+        return None  # a sosreport: nothing is ever applied to it
+    return unfinished_backup(backups_dir(source, options))
+
+
 def _checker(source: Source, options: FixOptions) -> Callable[[str, str], AllocationCheck] | None:
     """Only a live host has a database to ask; a copy or a sosreport cannot tell."""
     return segments_in_use if isinstance(source, LiveHost) and options.root is None else None
@@ -100,7 +115,14 @@ def _run_commands(commands: Sequence[Sequence[str]]) -> None:
 
 def _api_port(facts: Facts) -> int | None:
     config = facts.configs.get("neutron-server")
-    return opts.bind_port(config.ini).value if config else None
+    return opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT).value if config else None
+
+
+def proposed_fix(source: Source, facts: Facts, d: Diagnosis) -> Plan:
+    """The plan ``ostriage fix`` shows for ``d``, for the diagnosis report: the same files read, but neutron's
+    database is not asked (diagnose runs only its allow-listed commands), so on a live host ``fix`` may
+    widen a range for the segments it finds in use."""
+    return build_plan(d, facts, _reader(source, FixOptions()), check=None)
 
 
 def fix(source: Source, options: FixOptions, *, host: Host | None = None,
@@ -110,6 +132,11 @@ def fix(source: Source, options: FixOptions, *, host: Host | None = None,
     plan = build_plan(d, facts, _reader(source, options), check=_checker(source, options),
                       include_unsafe=options.include_unsafe, keep_outside=options.keep_outside)
     result = FixResult(plan)
+    interrupted = _interrupted(source, options)
+    if interrupted is not None:
+        plan.reasoning.insert(0, f"an earlier fix was interrupted while applying ({interrupted}): its files may be "
+                                 "half old, half new, and this plan was made from them; run `ostriage fix --rollback` "
+                                 "first (--apply refuses until then)")
     if not options.apply or plan.empty:
         return result
     root = _writable_root(source, options)
@@ -126,7 +153,9 @@ def fix(source: Source, options: FixOptions, *, host: Host | None = None,
         except (FixError, OSError, subprocess.SubprocessError) as exc:
             result.verdict = Verdict(False, [str(exc)])
         if not result.verdict.ok:
-            result.rolled_back = rollback(result.applied.backup)
+            # the service is down with the new files: they go back whatever holds a lock on them
+            result.rolled_back = rollback(result.applied.backup,
+                                          error="verification failed: " + "; ".join(result.verdict.details))
             try:
                 run_commands(plan.commands)
             except (FixError, OSError, subprocess.SubprocessError) as exc:

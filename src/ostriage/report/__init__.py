@@ -8,6 +8,7 @@ from typing import Any, TextIO
 from ostriage.report.document import to_document
 from ostriage.report.html import render_html
 from ostriage.report.markdown import render_markdown
+from ostriage.report.redact import redact_tree
 from ostriage.report.text import render_text
 
 __all__ = ["FORMATS", "render", "to_document"]
@@ -19,7 +20,7 @@ def render(doc: dict[str, Any], fmt: str, out: TextIO, *, color: bool | None = N
     if fmt == "text":
         render_text(doc, out, color=color)
     elif fmt == "json":
-        json.dump(doc, out, indent=2, ensure_ascii=False)
+        json.dump(redact_tree(doc), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif fmt == "markdown":
         out.write(render_markdown(doc))

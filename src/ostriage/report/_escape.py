@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["visible", "visible_tree"]
+from ostriage.report.redact import redact_tree
+
+__all__ = ["shown_tree", "visible", "visible_tree"]
 
 # C0 controls but tab, DEL, C1 controls, and the bidirectional overrides that reorder what a reader sees
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -40,3 +42,9 @@ def visible_tree(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [visible_tree(v) for v in value]
     return value
+
+
+def shown_tree(doc: Any) -> Any:
+    """What a renderer may show of a document: redacted (again: a renderer never trusts its caller to have
+    done it), then with control characters escaped."""
+    return visible_tree(redact_tree(doc))

@@ -12,7 +12,9 @@ from typing import Any
 
 from ostriage import __version__
 from ostriage.diagnosis import Diagnosis, Story, StoryStep
-from ostriage.findings import Citation, Finding, Remedy, Severity
+from ostriage.findings import Citation, Finding, Remedy, Severity, TimelineEntry
+from ostriage.remedy.plan import Plan
+from ostriage.report.plan import plan_document
 from ostriage.report.redact import redact_tree
 
 __all__ = ["SCHEMA_VERSION", "exit_code_for", "status_label", "to_document"]
@@ -79,7 +81,24 @@ def _story(s: Story) -> dict[str, Any]:
             "chain": [_step(x) for x in s.chain], "contributors": [_step(x) for x in s.contributors]}
 
 
-def to_document(d: Diagnosis) -> dict[str, Any]:
+def _events(d: Diagnosis) -> list[dict[str, Any]]:
+    """Every moment of the findings' series, for a chart: ``offset_seconds`` from the first one, to the
+    microsecond the evidence gives (``time`` is to the second)."""
+    if not d.events:
+        return []
+    start = d.events[0][0].time
+
+    def event(t: TimelineEntry, key: str) -> dict[str, Any]:
+        return {"time": _time(t.time), "offset_seconds": (t.time - start).total_seconds(), "kind": t.mark.value,
+                "subject": t.subject, "what": t.what, "bytes": t.value, "limit_bytes": t.limit,
+                "finding": key or None,
+                "evidence": {"path": t.line.path, "line": t.line.number or None, "text": t.line.text}}
+
+    return [event(t, key) for t, key in d.events]
+
+
+def to_document(d: Diagnosis, plan: Plan | None = None) -> dict[str, Any]:
+    """The document of ``d``; ``plan`` is the fix ``ostriage fix`` would show for it (``fix``: null without)."""
     doc = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "ostriage", "version": __version__},
@@ -91,6 +110,8 @@ def to_document(d: Diagnosis) -> dict[str, Any]:
         "timeline": [{"time": _time(t.time), "what": t.what,
                       "evidence": {"path": t.line.path, "line": t.line.number, "text": t.line.text}}
                      for t in d.timeline],
+        "events": _events(d),
+        "fix": plan_document(plan) if plan is not None else None,
         "findings": [_finding(f) for f in d.findings],
         "links": [{"from": e.source, "relation": e.relation.value, "to": e.target, "why": e.why}
                   for e in d.edges],

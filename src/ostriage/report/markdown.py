@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ostriage.report._escape import visible_tree
+from ostriage.report._escape import shown_tree
+from ostriage.report._placements import placements_in_containers
 
 __all__ = ["render_markdown"]
 
@@ -57,7 +58,7 @@ def _head(f: dict[str, Any]) -> str:
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    doc = visible_tree(doc)
+    doc = shown_tree(doc)
     findings = {f["key"]: f for f in doc["findings"]}
     t = doc["target"]
     p = _prose
@@ -100,6 +101,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 p(f["explanation"]), "", *_evidence(f["evidence"]), ""]
     if not doc["findings"]:
         out += ["No findings.", ""]
+    elsewhere = placements_in_containers(doc)
+    if elsewhere:
+        out += ["## Where services run", "", "| service | where |", "|---|---|"]
+        out += [f"| {_code(service)} | {p(where).replace('|', '/')} |" for service, where in elsewhere]
+        out.append("")
     missing = doc["facts"].get("missing") or []
     if doc["problems"] or doc["rule_failures"] or missing:
         out += ["## Could not read / check", ""]

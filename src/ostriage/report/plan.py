@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from ostriage.remedy.plan import Plan
 from ostriage.remedy.run import FixResult
 from ostriage.report.redact import redact, redact_tree
 
-__all__ = ["fix_document", "fix_text"]
+__all__ = ["fix_document", "fix_text", "plan_document"]
 
 
-def fix_document(r: FixResult, target: str) -> dict[str, Any]:
-    p = r.plan
-    doc = {
-        "schema_version": 1,
-        "target": target,
+def plan_document(p: Plan) -> dict[str, Any]:
+    """A plan as ``fix --format json`` shows it (and the diagnosis document's ``fix``), not yet redacted."""
+    return {
         "changes": [{"path": c.path, "created": c.old is None, "safety": c.safety.value, "reasons": c.reasons,
                      "findings": c.findings, "diff": c.diff} for c in p.changes],
         "commands": p.commands,
         "reasoning": p.reasoning,
         "manual_steps": p.manual,
         "skipped": p.skipped,
+    }
+
+
+def fix_document(r: FixResult, target: str) -> dict[str, Any]:
+    doc = {
+        "schema_version": 1,
+        "target": target,
+        **plan_document(r.plan),
         "applied": {"backup": str(r.applied.backup), "files": list(r.applied.files)} if r.applied else None,
         "verified": {"ok": r.verdict.ok, "details": r.verdict.details} if r.verdict else None,
         "rolled_back": list(r.rolled_back),

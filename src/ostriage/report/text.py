@@ -16,7 +16,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ostriage.report._escape import visible_tree
+from ostriage.report._escape import shown_tree
+from ostriage.report._placements import placements_in_containers
 
 __all__ = ["render_text"]
 
@@ -67,7 +68,7 @@ def render_text(doc: dict[str, Any], out: TextIO, *, color: bool | None = None, 
     buffer = io.StringIO()
     terminal = out.isatty() if color is None else color
     console = Console(file=buffer, force_terminal=terminal, no_color=not terminal, width=width, highlight=False)
-    _render(visible_tree(doc), console)
+    _render(shown_tree(doc), console)
     # rich pads wrapped lines to the width; trailing blanks are noise in a ticket
     out.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
@@ -125,6 +126,17 @@ def _render(doc: dict[str, Any], console: Console) -> None:
         w.evidence(f["evidence"], 6, limit=1)
     if not doc["findings"]:
         w.line(Text("No findings: nothing in the evidence matches a known failure.", style="green"), 2)
+
+    elsewhere = placements_in_containers(doc)
+    if elsewhere:
+        console.print()
+        console.rule("WHERE SERVICES RUN (containers and machines)", align="left")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for service, where in elsewhere:
+            grid.add_row(Text(service, style="bold"), Text(where))
+        console.print(Padding(grid, (0, 0, 0, 2), expand=False))
 
     missing = doc["facts"].get("missing") or []
     if doc["problems"] or doc["rule_failures"] or missing:

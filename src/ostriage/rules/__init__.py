@@ -5,10 +5,12 @@ Importing this package registers every rule in ``RULES`` (the registry table).
 
 from ostriage.rules import (  # noqa: F401 - imported for registration
     api_reachability,
+    containers,
     ml2_ranges,
     nova_cascade,
     oom,
     ovn,
+    ovn_southbound,
     ovs_agent,
     systemd_limits,
 )

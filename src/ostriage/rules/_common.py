@@ -9,12 +9,20 @@ from datetime import datetime
 from ostriage.evidence import Line
 from ostriage.facts.model import Facts, UnitState
 from ostriage.facts.victims import Victim, victim_of
-from ostriage.findings import Citation
+from ostriage.facts.where import Where
+from ostriage.findings import Citation, Link, Ref, Relation
 from ostriage.knowledge.services import Service, service_for_comm
 from ostriage.parsers.kernel_oom import OomEvent
 
-__all__ = ["KillGroup", "cite", "deployed", "hog_of", "host_path", "human_bytes", "kills_by_victim", "service_unit",
-           "when"]
+__all__ = ["NEUTRON_EXITS_AT_START", "KillGroup", "cite", "deployed", "hog_of", "host_path", "human_bytes",
+           "kills_by_victim", "service_unit", "when"]
+
+#: what a configuration neutron-server refuses at start causes: a restart loop, and no API port
+NEUTRON_EXITS_AT_START = (
+    Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", "neutron-server.service"),
+         "neutron exits at every start"),
+    Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"), "neutron exits before binding its port"),
+)
 
 
 def human_bytes(n: float) -> str:
@@ -88,7 +96,11 @@ def host_path(display: str) -> str:
 
 
 def deployed(facts: Facts, service: Service) -> bool:
-    """Does this host run the service? A loaded unit, a process, or its own log lines say so."""
+    """Does this host run the service? Where it runs (``Facts.placements``: a unit, a container, a machine,
+    a process or its own log lines) says so; without placements, a loaded unit, a process or its log."""
+    placement = facts.placement(service.name)
+    if placement is not None:
+        return placement.where is not Where.NOT_HERE
     for unit in service.units:
         state = facts.units.get(unit)
         if state is not None and (state.properties is None or state.properties.get("LoadState") != "not-found"):

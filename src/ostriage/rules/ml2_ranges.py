@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ostriage.errors import ParseError
-from ostriage.facts.deployment import SANE_IDS, model_inputs
+from ostriage.facts.deployment import SANE_IDS, range_inputs
 from ostriage.facts.model import Facts
 from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
 from ostriage.knowledge import neutron_options as opts
-from ostriage.knowledge.neutron_memory import MIB, Estimate, estimate
+from ostriage.knowledge.memory_figure import Figure, figure
+from ostriage.knowledge.neutron_memory import DB_MAX_RETRIES, MIB, estimate
 from ostriage.knowledge.services import service_by_name
-from ostriage.rules._common import deployed, hog_of, host_path, human_bytes, kills_by_victim
+from ostriage.rules._common import (
+    NEUTRON_EXITS_AT_START,
+    deployed,
+    hog_of,
+    host_path,
+    human_bytes,
+    kills_by_victim,
+    when,
+)
+from ostriage.rules._deployments import durable_steps, restart_step, restart_units
+from ostriage.rules._range_advice import range_advice
 from ostriage.rules._registry import rule
 
 #: A sync that needs more than a whole steady-state API worker (~150-250 MiB) at least doubles each
@@ -25,18 +36,53 @@ def _neutron_units(facts: Facts) -> set[str]:
     return {u for name in NEUTRON_SERVICES for u in service_by_name(name).units}
 
 
-def _span(e: Estimate) -> str:
-    return span_text(e.per_process.low, e.per_process.high, human_bytes)
-
-
 def span_text(lo: float, hi: float, fmt: Callable[[float], str]) -> str:
     """``2.0 GiB`` when the two ends agree within 5 %, else ``2.0 GiB–6.1 GiB``."""
     return fmt(lo) if hi - lo <= 0.05 * hi else f"{fmt(lo)}–{fmt(hi)}"
 
 
-def suggested_ranges(first: int) -> str:
-    """Keep the range's start, give it ``SANE_IDS`` IDs (the fix re-checks existing allocations)."""
-    return f"{first}:{first + SANE_IDS - 1}"
+def need_text(f: Figure) -> str:
+    """The leading figure and what it is made of: ``≈ 13.1 GiB (2 syncing processes × 6.6 GiB)``, with the other
+    workers and the OVN Southbound replica (every API and RPC worker's copy) where they count."""
+    per = human_bytes(f.per_process)
+    what = f"{f.syncing} syncing processes × {per}" if f.syncing > 1 else f"the syncing process {per}"
+    replica = f.estimate.sb_replica.total[1] if f.estimate.sb_replica else 0.0
+    rest = f.service - f.syncing * f.per_process - replica
+    # judged against the need without the Southbound replica, so the parts shown add up to the figure
+    if rest > 0.02 * (f.service - replica):
+        what += f" + {human_bytes(rest)} for the other workers"
+    if replica > 0.02 * f.service:
+        what += f" + {human_bytes(replica)} for the OVN Southbound replica"
+    return f"≈ {human_bytes(f.service)} ({what})"
+
+
+def span_note(f: Figure) -> str:
+    """The span over what is not known and the input that would narrow it most (empty when it is one figure)."""
+    if f.narrowing is None:
+        return ""
+    return (f"{span_text(f.span.low, f.span.high, human_bytes)} over what is not known; knowing the "
+            f"{f.narrowing.name} ({f.narrowing.flag}) would narrow it most")
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper-case (``str.capitalize`` would lower-case the rest: GiB)."""
+    return text[:1].upper() + text[1:]
+
+
+def assumed_text(f: Figure) -> str:
+    return "; ".join(f"{a.name}: {a.value} ({a.why})" for a in f.assumed)
+
+
+def overflow_text(f: Figure) -> str:
+    """What an IN clause larger than the database's packet does (empty when it fits)."""
+    e, packet = f.estimate, f.inputs.max_allowed_packet
+    if not e.packet_overflow or packet is None:
+        return ""
+    assumed = any(a.flag == "--max-allowed-packet" for a in f.assumed)
+    return (f"The IN clause of every ID ({e.statement_bytes / MIB:.0f} MiB) exceeds max_allowed_packet "
+            f"({packet // MIB} MiB{', assumed' if assumed else ''}): every attempt fails, leaves "
+            f"≈ {human_bytes(e.retry_growth)} behind in each syncing process and is retried up to {DB_MAX_RETRIES} "
+            "times, so neutron never completes the sync, whatever its memory.")
 
 
 @rule("NEU001", "ml2-segment-range-too-large")
@@ -78,13 +124,15 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
     try:
         all_ranges = opts.tunnel_ranges(config.ini)
     except ParseError:
-        return  # neutron refuses the value at start: not a memory problem
+        return  # neutron refuses the value at start: NEU004
     groups = kills_by_victim(facts)
     neutron_kills = [g for g in groups if g.victim.service and g.victim.service.name in NEUTRON_SERVICES]
     hogged = [g for g in groups if g not in neutron_kills
               and any(hog_of(facts, e) in NEUTRON_SERVICES for e in g.events)]
     for ranges in all_ranges:
-        est = estimate(model_inputs(facts, ranges.ranges))
+        # the range's own cost: a Southbound replica the host shows is OVN002's
+        inputs = range_inputs(facts, ranges.ranges)
+        est = estimate(inputs)
         if est.per_process.low - est.baseline < LARGE_SYNC_BYTES:
             continue
         section, key = opts.TUNNEL_OPTIONS[ranges.tunnel_type]
@@ -98,48 +146,52 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
         if rss:
             top_kb, top_line = max(rss, key=lambda x: x[0])
             evidence.append(Citation(top_line, f"anon-rss {human_bytes(top_kb * 1024)} at kill"))
-        stuck = [e for e in facts.oom_events if e.no_killable_line and e.unit in _neutron_units(facts)]
+        stuck = [e for e in facts.oom_events if e.no_killable_line and facts.host_unit(e) in _neutron_units(facts)]
         blamed = bool(neutron_kills or hogged or stuck)
         links = tuple(Link(Relation.CAUSES, Ref("service-oom-kill-loop", g.victim.subject),
                            "the sync's memory is what the kernel ran out of") for g in neutron_kills + hogged)
         if blamed:
             links += (Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"),
                            "neutron serves its API only after the sync has finished"),)
+        need = figure(inputs)
         observed = (f" The OOM records show neutron at anon-rss up to {human_bytes(top_kb * 1024)} when killed."
                     if rss else "")
         limits = [e.memcg_limit_kb * 1024 for g in neutron_kills for e in g.memcg_kills if e.memcg_limit_kb]
-        if limits and max(limits) < est.per_process.low:
-            observed += (f" Its memory cgroup stops it at {human_bytes(max(limits))}, far below the predicted "
-                         "peak: it never gets through the sync, so it never serves.")
-        first = ranges.ranges[0].first
-        new_value = suggested_ranges(first)
+        if limits and max(limits) < need.per_process:
+            observed += (f" Its memory cgroup stops it at {human_bytes(max(limits))}, far below that: it never "
+                         "gets through the sync, so it never serves.")
+        advice = range_advice(facts, ranges.tunnel_type, ranges.ranges)
+        old_value = ranges.line.text.split("=", 1)[-1].strip() if ranges.line else None
         yield ml2_segment_range_too_large.finding(
             subject=f"{section}.{key}",
             severity=Severity.CRITICAL if blamed else Severity.WARNING,
-            summary=(f"[{section}] {key} = {ranges.line.text.split('=', 1)[-1].strip() if ranges.line else ''} "
+            summary=(f"[{section}] {key} = {old_value or ''} "
                      f"makes neutron build {ranges.ids:,} {ranges.tunnel_type} allocations at every start"),
             explanation=(
                 f"neutron's {ranges.tunnel_type} allocation sync holds every ID of the range in memory at start-up "
-                f"(a set of all IDs plus the allocation rows or an IN clause of all of them): predicted peak "
-                f"{_span(est)} per syncing process, "
-                f"{span_text(est.syncing_processes.low, est.syncing_processes.high, lambda n: f'{n:.0f}')} "
-                f"syncing process(es), start-up "
-                f"{span_text(est.startup_seconds.low, est.startup_seconds.high, lambda n: f'{n:.0f}')} s.{observed}"
+                f"(a set of all IDs plus the allocation rows or an IN clause of all of them): neutron-server needs "
+                f"{need_text(need)} for it, start-up ≈ {need.startup_seconds:.0f} s. "
+                + (overflow_text(need) + " " if not need.completes else "")
+                + observed.lstrip()
                 + (" This is why neutron runs out of memory." if blamed else
                    " No OOM kill of neutron was found, but every start pays this cost.")
                 + f" Only the number of IDs matters to ML2/OVN; {SANE_IDS:,} is far above any real network count."
-                + (f" Model assumptions: {'; '.join(est.assumptions)}." if est.assumptions else "")),
+                + (f" {sentence(span_note(need))}." if span_note(need) else "")
+                + (f" Assumed: {assumed_text(need)}." if need.assumed else "")),
             evidence=tuple(evidence),
             remedy=Remedy(
-                title=f"set [{section}] {key} = {new_value} and restart neutron-server",
-                steps=(f"count the {ranges.tunnel_type} segments in use (ostriage fix reads neutron's database on a "
-                       "live host); allocated segments outside the new range keep working",
-                       f"set [{section}] {key} = {new_value} in {ranges.line.path if ranges.line else 'ml2_conf.ini'}",
-                       "restart neutron-server (its allocation table is trimmed to the new range at start)"),
+                title=f"set [{section}] {key} = {advice.value} and restart neutron-server",
+                steps=(*advice.reasoning,
+                       f"set [{section}] {key} = {advice.value} in "
+                       f"{ranges.line.path if ranges.line else 'ml2_conf.ini'}; allocated segments outside it keep "
+                       "working (ostriage fix counts them in neutron's database on a live host)",
+                       *durable_steps(facts, section, key, advice.value),
+                       restart_step(facts)),
                 ini_edits=(IniEdit(host_path(ranges.line.path) if ranges.line else DEFAULT_ML2_CONF,
-                                   section, key, new_value, f"{ranges.ids:,} IDs cost {_span(est)} per syncing process",
-                                   old_value=ranges.line.text.split("=", 1)[-1].strip() if ranges.line else None),),
-                restart_units=("neutron-server.service",),
+                                   section, key, advice.value,
+                                   f"{ranges.ids:,} IDs need {need_text(need)} at start-up",
+                                   old_value=old_value),),
+                restart_units=restart_units(facts),
                 safety=FixSafety.SAFE,
             ),
             links=links,
@@ -147,5 +199,69 @@ def ml2_segment_range_too_large(facts: Facts) -> Iterator[Finding]:
                   "predicted_per_process_bytes": [est.per_process.low, est.per_process.high],
                   "predicted_service_bytes": [est.service_peak.low, est.service_peak.high],
                   "predicted_startup_seconds": [est.startup_seconds.low, est.startup_seconds.high],
-                  "assumptions": list(est.assumptions), "suggested": new_value},
+                  "assumptions": list(est.assumptions), "suggested": advice.value,
+                  "need_bytes": need.service, "need_span_bytes": [need.span.low, need.span.high],
+                  "sync_completes": need.completes, "suggested_reasoning": list(advice.reasoning)},
+        )
+
+
+@rule("NEU004", "ml2-tunnel-range-invalid")
+def ml2_tunnel_range_invalid(facts: Facts) -> Iterator[Finding]:
+    """A tunnel ID range neutron refuses: neutron-server exits at start.
+
+    What it does:
+        Parses the tunnel ranges neutron-server really uses (`vni_ranges` of `[ml2_type_geneve]` and
+        `[ml2_type_vxlan]`, `[ml2_type_gre] tunnel_id_ranges`, for enabled type drivers) with neutron's own
+        rules: each entry `MIN:MAX`, integers, within the type's IDs (1–16777215 for Geneve and VXLAN,
+        1–4294967295 for GRE), MIN not above MAX. Cites neutron's own `Invalid network tunnel range` line
+        when its log has it.
+    Why is this bad:
+        The tunnel type driver parses the range when ML2 initialises and raises `NetworkTunnelRangeError`:
+        neutron-server stops before serving, systemd restarts it in a loop, the API port never answers.
+        NEU001 cannot size the range's memory either: the range is not a range.
+    Evidence:
+        The option's line in the config file neutron-server reads, and neutron's error line.
+    False positives:
+        None known: the check is neutron's own. A range of a type driver that is not enabled is ignored, as
+        neutron ignores it.
+    Remedy:
+        Correct the value (e.g. `1:65535`) and restart neutron-server.
+    Fix safety:
+        display-only: the intended range is the operator's to say.
+    References:
+        neutron/plugins/ml2/drivers/type_tunnel.py `_parse_tunnel_ranges`; neutron_lib/plugins/utils.py
+        `verify_tunnel_range`; neutron_lib/exceptions NetworkTunnelRangeError.
+    """
+    config = facts.configs.get("neutron-server")
+    if config is None or not deployed(facts, service_by_name("neutron-server")):
+        return
+    try:
+        opts.tunnel_ranges(config.ini)
+    except ParseError as exc:
+        found = next(((sec, key, v) for sec, key in opts.TUNNEL_OPTIONS.values()
+                      if (v := config.ini.get(sec, key)) is not None and v.line.number == exc.line
+                      and v.line.path == exc.path), None)
+        if found is None:
+            return
+        section, key, value = found
+        evidence = [Citation(value.line)]
+        logged = facts.events("neutron.tunnel-range-invalid", "neutron-server")
+        if logged:
+            evidence.append(Citation(logged[-1].line, f"neutron refused it {len(logged)} time(s), "
+                                                      f"last {when(logged[-1].timestamp)}"))
+        yield ml2_tunnel_range_invalid.finding(
+            subject=f"{section}.{key}",
+            severity=Severity.CRITICAL,
+            summary=f"[{section}] {key} = {value.value.strip()}: neutron-server refuses it and exits at start",
+            explanation=(f"{exc.message} neutron's tunnel type driver parses this option when ML2 initialises "
+                         "and raises NetworkTunnelRangeError: neutron-server stops before serving its API, and "
+                         "its start-up memory cannot be predicted from a value that is not a range."),
+            evidence=tuple(evidence),
+            remedy=Remedy(
+                title=f"correct [{section}] {key} (e.g. 1:{SANE_IDS}) and restart neutron-server",
+                steps=(f"set [{section}] {key} to MIN:MAX ranges neutron accepts in {value.line.path}",
+                       "restart neutron-server"),
+                safety=FixSafety.DISPLAY_ONLY),
+            links=NEUTRON_EXITS_AT_START,
+            data={"section": section, "key": key, "value": value.value, "error": exc.message},
         )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ostriage.facts.model import Facts
-from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
+from ostriage.facts.where import Where, container_of, describe_owner
+from ostriage.findings import Citation, Finding, Link, Mark, Ref, Relation, Severity, TimelineEntry
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import service_by_name
-from ostriage.rules._common import when
+from ostriage.rules._common import service_unit, when
 from ostriage.rules._registry import rule
 
 
@@ -45,7 +46,7 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
         keystoneauth1/session.py (ConnectFailure); nova/api/openstack/wsgi.py (Unexpected exception in API method).
     """
     config = facts.configs.get("neutron-server")
-    port = opts.bind_port(config.ini).value if config else 9696
+    port = opts.or_default(opts.bind_port, config.ini, opts.DEFAULT_BIND_PORT).value if config else 9696
     failures = [e for e in facts.events("keystoneauth.connect-failure", "nova-api")
                 if e.groups.get("port") == str(port) or "/v2.0/" in e.groups.get("url", "")]
     if not failures:
@@ -58,8 +59,13 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
         evidence.append(Citation(unexpected[-1].line))
     if errors:
         evidence.append(Citation(errors[-1].line, f"{len(errors)} HTTP 500 response(s)"))
-    timeline = [TimelineEntry(e.timestamp, "nova-api cannot reach neutron (HTTP 500)", e.line)
-                for e in (first, last) if e.timestamp]
+    nova = service_unit(facts, service_by_name("nova-api"))
+    where = nova.name if nova else "nova-api"  # the chart's row: the unit, as for the other findings
+    timeline = [TimelineEntry(e.timestamp, "nova-api cannot reach neutron (HTTP 500)", e.line, Mark.CONNECT_FAILURE,
+                              where, headline=e in (first, last))
+                for e in failures if e.timestamp]
+    timeline += [TimelineEntry(e.timestamp, "nova-api answered HTTP 500", e.line, Mark.HTTP_5XX, where,
+                               headline=False) for e in errors if e.timestamp]
     yield nova_api_neutron_connect_failure.finding(
         subject="nova-api",
         severity=Severity.CRITICAL,
@@ -75,7 +81,21 @@ def nova_api_neutron_connect_failure(facts: Facts) -> Iterator[Finding]:
                # with the port bound by a uWSGI master, the refusals come in the restart gaps
                *(Link(Relation.CAUSED_BY, Ref(rule, unit), "neutron-server keeps dying and restarting")
                  for unit in service_by_name("neutron-server").units if unit in facts.units
-                 for rule in ("unit-crash-looping-while-active", "service-oom-kill-loop"))),
+                 for rule in ("unit-crash-looping-while-active", "service-oom-kill-loop")),
+               *(Link(Relation.CAUSED_BY, Ref(rule, label), "neutron-server keeps dying and restarting")
+                 for label in _container_labels(facts)
+                 for rule in ("container-crash-looping", "service-oom-kill-loop"))),
         timeline=tuple(timeline),
         data={"connect_failures": len(failures), "http_500": len(errors), "url": first.groups.get("url")},
     )
+
+
+def _container_labels(facts: Facts) -> list[str]:
+    """How findings name neutron-server's container or machine, when it runs in one."""
+    placement = facts.placement("neutron-server")
+    if placement is None or placement.where not in (Where.CONTAINER, Where.MACHINE):
+        return []
+    labels = [placement.label]
+    owners = [describe_owner(o, container_of(facts.containers, o)) for o in facts.foreign_cgroups.values()]
+    labels += [o for o in owners if o.startswith(placement.label)]
+    return list(dict.fromkeys(labels))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from ostriage.facts.model import Facts
-from ostriage.findings import Citation, Finding, Link, Ref, Relation, Severity, TimelineEntry
+from ostriage.findings import Citation, Finding, Link, Mark, Ref, Relation, Severity, TimelineEntry
 from ostriage.rules._common import KillGroup, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
 
@@ -34,16 +34,21 @@ def _citations(group: KillGroup) -> tuple[Citation, ...]:
 
 
 def _quiet_since(facts: Facts, group: KillGroup) -> datetime | None:
-    """When the unit's current process started, if the kills are history: it started after the last
-    one, is active, and has run for longer than the loop ever let it (three times the usual interval
-    between kills, at least ``QUIET_MIN``). ``None`` while the loop may still be going on."""
+    """When the unit's (or container's) current process started, if the kills are history: it started
+    after the last one, is active, and has run for longer than the loop ever let it (three times the usual
+    interval between kills, at least ``QUIET_MIN``). ``None`` while the loop may still be going on."""
     state = facts.units.get(group.victim.unit or "")
     props = state.properties if state else None
-    start = props.exec_main_start_timestamp if props else None
+    container = group.victim.container
+    if container is not None:
+        start, active = container.started_at, container.state == "running"
+    else:
+        start = props.exec_main_start_timestamp if props else None
+        active = props is not None and props.active_state == "active"
     last = group.last.timestamp
-    if props is None or start is None or last is None or facts.collected_at is None:
+    if start is None or last is None or facts.collected_at is None:
         return None
-    if props.active_state != "active" or start <= last:
+    if not active or start <= last:
         return None
     times = [e.timestamp for e in group.events if e.timestamp]
     gaps = sorted((b - a for a, b in pairwise(times)), key=lambda d: d.total_seconds())
@@ -119,18 +124,30 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
         if group.victim.unit:
             links.append(Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", group.victim.unit),
                               "each kill makes systemd restart the unit"))
+        container = group.victim.container
+        if container is not None and container.unit:
+            links.append(Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", container.unit),
+                              f"{container.unit} restarts the container when it dies"))
         if service is not None and service.api_port is not None:
             links.append(Link(Relation.CAUSES, Ref("api-port-not-listening", service.name),
                               f"the killed {service.name} cannot serve port {service.api_port}"))
-        timeline = [TimelineEntry(e.timestamp, f"{name} OOM-killed (anon-rss {_kib(e.anon_rss_kb)})", e.kill_line)
-                    for e in dict.fromkeys([group.first, group.last])
-                    if e.timestamp and e.kill_line]
+        ends = (group.first, group.last)
+        timeline = [TimelineEntry(e.timestamp, f"{name} OOM-killed (anon-rss {_kib(e.anon_rss_kb)})", e.kill_line,
+                                  Mark.OOM_KILL, name, e.anon_rss_kb * 1024 if e.anon_rss_kb is not None else None,
+                                  e.memcg_limit_kb * 1024 if e.memcg_limit_kb else None, headline=e in ends)
+                    for e in group.events if e.timestamp and e.kill_line]
+        if group.victim.owner is not None:
+            links.append(Link(Relation.CAUSES, Ref("container-crash-looping", name),
+                              "each kill ends the container's run, and its engine starts it again"))
         yield service_oom_kill_loop.finding(
             subject=name,
             severity=severity,
             summary=summary,
-            explanation=(f"The kernel killed {name} {_scope(group)}{rss_text}. Mapped to the service by "
-                         f"{group.victim.how}."
+            explanation=(f"The kernel killed {name} {_scope(group)}{rss_text}. "
+                         + (f"The kill happened in the cgroup of {name} ({group.victim.how}): it is that "
+                            f"{'container' if group.victim.container else 'machine'}'s process, not one of this "
+                            "host's units." if group.victim.owner is not None else
+                            f"Mapped to the service by {group.victim.how}.")
                          + (" Repeated kills of the same service are a crash loop, not an accident." if loop else "")),
             evidence=_citations(group),
             links=tuple(links),
@@ -145,5 +162,6 @@ def service_oom_kill_loop(facts: Facts) -> Iterator[Finding]:
                 "anon_rss_kb": rss,
                 "victim_pids": [e.victim_pid for e in group.events],
                 "memcg_limit_kb": max((e.memcg_limit_kb or 0 for e in group.events), default=0) or None,
+                "inside": name if group.victim.owner is not None else None,
             },
         )

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.model import Facts
-from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
+from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Remedy, Severity
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import service_by_name
-from ostriage.rules._common import deployed, host_path, when
+from ostriage.rules._common import NEUTRON_EXITS_AT_START, deployed, host_path, when
 from ostriage.rules._registry import rule
 
 
@@ -76,9 +76,6 @@ def ovn_geneve_header_too_small(facts: Facts) -> Iterator[Finding]:
             restart_units=("neutron-server.service",),
             safety=FixSafety.SAFE,
         ),
-        links=(Link(Relation.CAUSES, Ref("unit-crash-looping-while-active", "neutron-server.service"),
-                    "neutron exits at every start"),
-               Link(Relation.CAUSES, Ref("api-port-not-listening", "neutron-server"),
-                    "neutron exits before binding its port")),
+        links=NEUTRON_EXITS_AT_START,
         data={"max_header_size": header.value, "minimum": opts.OVN_MIN_GENEVE_HEADER},
     )

@@ -6,7 +6,19 @@ from collections.abc import Iterator
 
 from ostriage.errors import ParseError
 from ostriage.facts.model import Facts
-from ostriage.findings import Citation, Finding, FixSafety, IniEdit, Link, Ref, Relation, Remedy, Severity
+from ostriage.findings import (
+    Citation,
+    Finding,
+    FixSafety,
+    IniEdit,
+    Link,
+    Mark,
+    Ref,
+    Relation,
+    Remedy,
+    Severity,
+    TimelineEntry,
+)
 from ostriage.knowledge import neutron_options as opts
 from ostriage.knowledge.services import service_by_name
 from ostriage.parsers.openstack_values import parse_mappings
@@ -67,8 +79,12 @@ def ovs_agent_bridge_missing(facts: Facts) -> Iterator[Finding]:
         if facts.ovs_bridges:
             some = next(iter(facts.ovs_bridges.values()))
             evidence.append(Citation(some, f"Open vSwitch bridges: {', '.join(sorted(facts.ovs_bridges))}"))
+        timeline = tuple(TimelineEntry(e.timestamp, f"neutron-openvswitch-agent terminated: no bridge {bridge}", e.line,
+                                       Mark.EXIT, unit.name if unit else service.name, headline=False)
+                         for e in logged if e.timestamp)
         yield ovs_agent_bridge_missing.finding(
             subject=f"{bridge}",
+            timeline=timeline,
             severity=Severity.CRITICAL,
             summary=f"neutron-openvswitch-agent exits: bridge {bridge} for physical network {physnet} does not exist",
             explanation=(f"bridge_mappings maps {physnet} to {bridge}, but Open vSwitch has no bridge {bridge}; "

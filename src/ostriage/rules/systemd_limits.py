@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ostriage.errors import ParseError
 from ostriage.evidence import Line
@@ -16,6 +16,7 @@ from ostriage.findings import (
     Finding,
     FixSafety,
     Link,
+    Mark,
     Ref,
     Relation,
     Remedy,
@@ -24,13 +25,15 @@ from ostriage.findings import (
     UnitEdit,
 )
 from ostriage.knowledge import neutron_options as opts
+from ostriage.knowledge.memory_figure import Figure, figure
 from ostriage.knowledge.neutron_memory import GIB, estimate
 from ostriage.knowledge.services import service_for_unit
 from ostriage.parsers.journal import UnitEvent, UnitEventKind
 from ostriage.parsers.openstack_values import IdRange
 from ostriage.rules._common import hog_of, human_bytes, kills_by_victim, when
 from ostriage.rules._registry import rule
-from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, span_text
+from ostriage.rules._restarts import unrequested_restarts
+from ostriage.rules.ml2_ranges import LARGE_SYNC_BYTES, NEUTRON_SERVICES, need_text
 
 #: OOMScoreAdjust at or below this makes a process (nearly) never chosen by the OOM killer
 PROTECTED_SCORE = -900
@@ -45,8 +48,9 @@ STABLE = timedelta(hours=1)
 HEADROOM = 1.25
 
 
-def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
-    """Predicted neutron-server peak (low, high) and whether its ranges alone explain it."""
+def neutron_need(facts: Facts) -> tuple[Figure, bool] | None:
+    """neutron-server's predicted need (the memory model's leading figure) and whether its ranges alone
+    explain it."""
     config = facts.configs.get("neutron-server")
     if config is None:
         return None
@@ -54,9 +58,12 @@ def _neutron_need(facts: Facts) -> tuple[float, float, bool] | None:
         all_ids = opts.tunnel_id_ranges(config.ini) or (IdRange(1, 1),)
     except ParseError:
         return None
-    est = estimate(model_inputs(facts, all_ids))
+    inputs = model_inputs(facts, all_ids)
+    est = estimate(inputs)
     large = est.per_process.low - est.baseline >= LARGE_SYNC_BYTES
-    return est.service_peak.low, est.service_peak.high, large
+    # an unbounded Southbound table in every worker explains the memory as well as a range does
+    replica = est.sb_replica.per_process[0] if est.sb_replica else 0.0
+    return figure(inputs), large or replica >= LARGE_SYNC_BYTES
 
 
 def _round_up_gib(n: float) -> str:
@@ -96,14 +103,15 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
         limit, line, key = found
         group = groups.get(unit.name)
         service = service_for_unit(unit.name)
-        need = _neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
-        predicted_over = need is not None and need[0] > limit
+        need = neutron_need(facts) if service and service.name in NEUTRON_SERVICES else None
+        predicted_over = need is not None and need[0].fits(limit) is False
         if group is None and not predicted_over:
             continue
-        if need is not None and need[1] * HEADROOM <= limit:
+        if need is not None and need[0].fits(limit / HEADROOM) is True:
             continue  # the present configuration fits: the kills came from something else, or from the past
-        explained_elsewhere = need is not None and need[2]
-        after_fix = sane_estimate(facts).service_peak.high if explained_elsewhere else (need[1] if need else None)
+        explained_elsewhere = need is not None and need[1]
+        after_fix = sane_estimate(facts).service_peak.high if explained_elsewhere else (
+            need[0].service if need else None)
         evidence: list[Citation] = [Citation(line, f"{key}={human_bytes(limit)}")] if line else []
         if group is not None:
             kill = group.memcg_kills[-1]
@@ -111,7 +119,7 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 evidence.append(Citation(kill.kill_line, f"killed at the limit, {len(group.memcg_kills)} time(s)"))
         relation = Relation.AGGRAVATES if explained_elsewhere else Relation.CAUSES
         summary = (f"{unit.name}: {key}={human_bytes(limit)} "
-                   + (f"is below neutron's predicted need ({span_text(need[0], need[1], human_bytes)})"
+                   + (f"is below neutron's predicted need of {need_text(need[0])}"
                       if need else f"was hit {len(group.memcg_kills) if group else 0} time(s)"))
         edit_needed = after_fix is None or after_fix * HEADROOM > limit
         new_value = _round_up_gib(after_fix * HEADROOM) if after_fix else "infinity"
@@ -136,14 +144,15 @@ def unit_memory_limit_below_need(facts: Facts) -> Iterator[Finding]:
                 + (f"; it did so {len(group.memcg_kills)} time(s), last at {when(group.last.timestamp)}"
                    if group else "")
                 + ". "
-                + ("The memory itself is explained by neutron's segment ranges: raising the limit alone would only "
-                   "move the kill to the whole machine." if explained_elsewhere else
+                + ("The memory itself is explained by neutron's configuration (its segment ranges, or a Southbound "
+                   "table it keeps in every worker): raising the limit alone would only move the kill to the "
+                   "whole machine." if explained_elsewhere else
                    "Nothing else found explains the memory: the limit is simply too low for this service.")),
             evidence=tuple(evidence),
             remedy=remedy,
             links=(Link(relation, Ref("service-oom-kill-loop", unit.name), "kills happen at this limit"),),
             data={"unit": unit.name, "setting": key, "limit_bytes": limit,
-                  "predicted_need_bytes": list(need[:2]) if need else None,
+                  "predicted_need_bytes": [need[0].span.low, need[0].span.high] if need else None,
                   "need_after_fix_bytes": after_fix},
         )
 
@@ -156,7 +165,7 @@ def _drop_in_of(line: Line | None) -> str | None:
 
 def _protection(unit: UnitState) -> tuple[int, Line | None] | None:
     setting = unit.setting("OOMScoreAdjust")
-    if setting is not None and setting.value.lstrip("-").isdigit():
+    if setting is not None and setting.value.lstrip("-").isdecimal():
         return int(setting.value), setting.line
     if unit.properties is not None and unit.properties.oom_score_adjust is not None:
         return unit.properties.oom_score_adjust, unit.properties.line_for("OOMScoreAdjust")
@@ -206,7 +215,7 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         own = next((g for g in groups if g.victim.unit == unit.name), None)
         moved = [g for g in groups if g.victim.unit != unit.name and service is not None
                  and any(hog_of(facts, e) == service.name for e in g.events)]
-        stuck = [e for e in facts.oom_events if e.no_killable_line is not None and e.unit == unit.name]
+        stuck = [e for e in facts.oom_events if e.no_killable_line is not None and facts.host_unit(e) == unit.name]
         if own is None and not moved and not rows and not stuck:
             continue
         # the kernel prints each victim's oom_score_adj: a protection that never reached the processes
@@ -275,6 +284,24 @@ def oom_protection_on_memory_hog(facts: Facts) -> Iterator[Finding]:
         )
 
 
+def _ended_after(events: list[UnitEvent], since: datetime | None) -> bool:
+    """Did the unit die or fail after ``since`` (its last restart)?"""
+    dead = (UnitEventKind.MAIN_EXITED, UnitEventKind.FAILED, UnitEventKind.OOM_KILL, UnitEventKind.START_LIMIT_HIT,
+            UnitEventKind.FAILED_TO_START)
+    return any(e.kind in dead and e.timestamp is not None and since is not None and e.timestamp > since
+               for e in events)
+
+
+def _hours(d: timedelta) -> str:
+    return f"{d.total_seconds() / 3600:.1f} h"
+
+
+def _span(a: datetime, b: datetime) -> str:
+    """``9 minutes``, ``3.5 hours``."""
+    seconds = (b - a).total_seconds()
+    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.1f} hours"
+
+
 def _recent(facts: Facts, unit: UnitState) -> list[UnitEvent]:
     end = facts.collected_at or max((e.timestamp for e in unit.events if e.timestamp), default=None)
     if end is None:
@@ -287,9 +314,13 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
     """A unit that systemd keeps restarting, so that it looks active (running) most of the time.
 
     What it does:
-        Reads `NRestarts`, `ActiveState`/`SubState` from `systemctl show` and systemd's own journal
-        lines (`Main process exited`, `Failed with result`, `Scheduled restart job, restart counter is
-        at N`, `Start request repeated too quickly`) of the last 24 hours before collection.
+        Reads `NRestarts`, `ActiveState`/`SubState` from `systemctl show` (else `systemctl list-units`) and
+        systemd's own journal lines (`Main process exited`, `Failed with result`, `Scheduled restart job,
+        restart counter is at N`, `Start request repeated too quickly`, and bare `Starting <description>...`
+        lines with no `Stopping` between them: restarts nobody asked for) of the last 24 hours before
+        collection, from the whole journal and from the per-unit journals sos collects. A service's unit
+        that systemd lists as failed is reported too. A loop whose last restart is more than an hour old,
+        the unit running since, is reported as stable since then (information only).
     Why is this bad:
         With `Restart=` set, a service that dies is back within seconds: `systemctl status` says
         active (running) while it never finishes starting. Only the restart counter and the journal
@@ -314,22 +345,37 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         exits = [e for e in recent if e.kind is UnitEventKind.MAIN_EXITED
                  and (e.code in ("killed", "dumped") or e.status not in (None, 0))]
         gave_up = [e for e in recent if e.kind is UnitEventKind.START_LIMIT_HIT]
+        # journals that keep only systemd's job lines ("Starting X...") still show a loop
+        started = unrequested_restarts(recent) if not counters else []
+        if started:  # the loop began with the start before its first restart
+            starts = [e for e in recent if e.kind is started[0].kind]
+            started = starts[max(starts.index(started[0]) - 1, 0):starts.index(started[0])] + started
         n_restarts = props.n_restarts if props else None
         counter = max((e.counter or 0 for e in counters), default=0)
-        state = props.active_state if props else None
+        state = unit.active_state
         # systemd's NRestarts is the present (a manual restart resets it): the loop is over only when the
-        # unit is active, nothing restarted it for a while and the kernel has not fought it since
-        last_restart = max((e.timestamp for e in counters if e.timestamp), default=None)
-        troubled = any(e.unit == unit.name and e.timestamp and last_restart and e.timestamp >= last_restart
+        # unit is active (or nothing says otherwise), nothing restarted it for a while and the kernel has not
+        # fought it since
+        last_restart = max((e.timestamp for e in counters + started if e.timestamp), default=None)
+        troubled = any(facts.host_unit(e) == unit.name and e.timestamp and last_restart and e.timestamp >= last_restart
                        for e in facts.oom_events)
         end = facts.collected_at
-        settled = (n_restarts is not None and n_restarts < LOOP_RESTARTS and state == "active" and not troubled
-                   and (last_restart is None or end is None or end - last_restart >= STABLE))
-        restarts = max(n_restarts or 0, counter, len(counters))
-        if restarts < LOOP_RESTARTS and not gave_up:
-            continue
+        quiet = last_restart is not None and end is not None and end - last_restart >= STABLE
+        settled = not troubled and (
+            (n_restarts is not None and n_restarts < LOOP_RESTARTS and state == "active"
+             and (last_restart is None or end is None or end - last_restart >= STABLE))
+            or (quiet and (state == "active" or (state is None and not gave_up))
+                and not _ended_after(recent, last_restart)))
+        restarts = max(n_restarts or 0, counter, len(counters), len(started) - 1)
         service = service_for_unit(unit.name)
-        evidence: list[Citation] = [Citation(e.line) for e in (counters[-1:] + exits[-1:] + gave_up[-1:])]
+        # a service's unit that systemd lists as failed is down, whatever the journal kept of how it got there
+        failed = state == "failed" and service is not None
+        if restarts < LOOP_RESTARTS and not gave_up and not failed:
+            continue
+        evidence: list[Citation] = [Citation(e.line) for e in (counters[-1:] + started[:1] + started[-1:]
+                                                                + exits[-1:] + gave_up[-1:])]
+        if failed and props is None and unit.listed is not None:
+            evidence.append(Citation(unit.listed.line, "what systemctl list-units shows"))
         if props is not None:
             state_line, restarts_line = props.line_for("ActiveState"), props.line_for("NRestarts")
             if state_line is not None:
@@ -342,30 +388,48 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
         statuses = sorted({f"{e.code}, status={e.status}/{e.status_name}" if e.status_name else f"{e.code}"
                            for e in exits if e.code})
         if settled:
+            shown = counter or max(len(started) - 1, 0) or restarts
             yield unit_crash_looping_while_active.finding(
                 subject=unit.name,
                 severity=Severity.INFO,
-                summary=(f"{unit.name} was restarted {counter} times"
+                summary=(f"{unit.name} was restarted {shown} times"
                          + (" until systemd gave up" if gave_up else "")
-                         + f" (last {when(counters[-1].timestamp if counters else None)}); active and stable since"),
+                         + f" (last {when(last_restart)}); "
+                         + ("active and stable since" if state == "active" else "no restart since")),
                 explanation=(f"The journal shows {unit.name} dying and being restarted"
                              + (f" ({'; '.join(statuses)})" if statuses else "")
-                             + f", but systemd now reports it active with NRestarts={n_restarts}: the loop ended."),
+                             + (f", but systemd now reports it active with NRestarts={n_restarts}: the loop ended."
+                                if state == "active" else
+                                f", but nothing restarted it in the {_hours(end - last_restart)} before the evidence "
+                                "was taken: the loop ended." if end and last_restart else ": the loop ended.")),
                 evidence=tuple(evidence),
                 data={"unit": unit.name, "active_state": state, "n_restarts": n_restarts,
                       "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": False},
             )
             continue
-        if looks_fine:
+        if failed and restarts < LOOP_RESTARTS and not gave_up:
+            summary = f"{unit.name} has failed: it is not running" + (
+                f" (last exit {statuses[-1]})" if statuses else "")
+        elif started and not counters:
+            first = started[0].timestamp
+            span = f" in {_span(first, last_restart)}" if first and last_restart else ""
+            summary = (f"{unit.name} was started {len(started)} times{span}, without anyone asking for a restart"
+                       + (f" (last {when(last_restart)})" if last_restart else ""))
+        elif looks_fine:
             summary = (f"{unit.name} looks {state} but has been restarted {restarts} times"
                        + (f" (last {when(counters[-1].timestamp)})" if counters else ""))
         else:
             summary = f"{unit.name} crash-looped ({restarts} restarts)" + (
                 " until systemd gave up (start limit hit)" if gave_up else "")
-        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line)
-                    for e in dict.fromkeys(counters[:1] + counters[-1:]) if e.timestamp and e.counter]
-        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line)
-                     for e in gave_up[-1:] if e.timestamp]
+        ends = counters[:1] + counters[-1:]
+        timeline = [TimelineEntry(e.timestamp, f"{unit.name} restart {e.counter}", e.line, Mark.RESTART, unit.name,
+                                  headline=e in ends)
+                    for e in counters if e.timestamp and e.counter]
+        loop = [(1, started[0]), (len(started), started[-1])] if started else []
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name} started ({i} of {len(started)})", e.line, Mark.RESTART,
+                                   unit.name) for i, e in loop if e.timestamp]
+        timeline += [TimelineEntry(e.timestamp, f"{unit.name}: systemd gave up (start limit)", e.line, Mark.GAVE_UP,
+                                   unit.name) for e in gave_up[-1:] if e.timestamp]
         yield unit_crash_looping_while_active.finding(
             subject=unit.name,
             severity=Severity.CRITICAL if service is not None else Severity.WARNING,
@@ -374,9 +438,12 @@ def unit_crash_looping_while_active(facts: Facts) -> Iterator[Finding]:
             explanation=(
                 f"systemd restarted {unit.name} {restarts} times"
                 + (f"; its main process ended with {'; '.join(statuses)}" if statuses else "")
+                + (" (systemd's 'Starting' lines with no stop asked for in between: the service died each time)"
+                   if started and not counters else "")
                 + (". `systemctl status` shows it active (running) because each restart succeeds for a while: "
                    "the unit is not healthy, it is dying and coming back." if looks_fine else
-                   ". It is not running now.")),
+                   ". It is not running now." if state is not None else
+                   ". Whether it runs now is not known (no systemctl show or list-units).")),
             evidence=tuple(evidence),
             data={"unit": unit.name, "active_state": state, "n_restarts": n_restarts,
                   "journal_restart_counter": counter or None, "exits": len(exits), "start_limit_hit": bool(gave_up)},

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import translate
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Self, cast
 
 from ostriage.errors import SourceError
 from ostriage.sources._size import size
@@ -54,6 +54,9 @@ _MIB = 1024 * 1024
 _METADATA_TYPES = frozenset({tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
                              tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE})
 _MAX_METADATA = 1024 * 1024
+# Directories in one member's path: sos nests a few dozen at most; thousands make the unpacking recurse
+# (os.makedirs) past the interpreter's limit, and no file the diagnosis reads lives there.
+_MAX_DEPTH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,7 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
     try:
         stream = _decompressor(label, raw)
         try:
-            tar = _Archive.open(fileobj=stream, mode="r|")
+            tar = _Archive.open(fileobj=cast(IO[bytes], _EndOfData(stream)), mode="r|")
         except _ARCHIVE_ERRORS as exc:
             raise SourceError(f"{label}: not a readable tar archive ({_reason(exc)})") from None
         with tar:
@@ -174,6 +177,27 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
         return result
     finally:
         raw.close()
+
+
+class _EndOfData:
+    """The archive's stream as tarfile reads it, refusing to be read past its end again and again. A member
+    whose header declares more data than the archive holds (100 GiB in a 2 MiB file; a base-256 size field
+    can say exabytes) is skipped by tarfile's stream mode in 10 KiB reads until the declared end: millions
+    of reads that each return nothing, hours of work for a few bytes of header."""
+
+    #: empty reads in a row that tarfile's own end-of-archive handling never needs
+    PATIENCE = 16
+
+    def __init__(self, stream: IO[bytes] | io.BufferedIOBase) -> None:
+        self._stream = stream
+        self._empty = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._empty = 0 if data else self._empty + 1
+        if self._empty > self.PATIENCE:
+            raise EOFError("unexpected end of data: a member claims more data than the archive holds")
+        return data
 
 
 def _decompressor(label: str, raw: IO[bytes]) -> IO[bytes] | io.BufferedIOBase:
@@ -264,6 +288,9 @@ class _Extractor:
             note(self.problems, self.label, f"member {name!r}: absolute or '..' path; skipped")
             return True
         if not parts:
+            return True
+        if len(parts) > _MAX_DEPTH:
+            note(self.problems, self.label, f"member {name[:60]!r}...: {len(parts)} directories deep; skipped")
             return True
         rel_parts = self._in_report(parts, member)
         if rel_parts is None:

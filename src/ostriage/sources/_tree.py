@@ -20,6 +20,7 @@ import posixpath
 import stat
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import BinaryIO
@@ -56,6 +57,8 @@ def host_relative(path: str) -> str:
     return posixpath.normpath("/" + path).lstrip("/")
 
 
+#: the symlink (root-relative path, target) a part of a path being resolved came from; None: the path itself
+_Origin = tuple[str, str] | None
 #: like the kernel's limit on symlinks followed in one lookup (MAXSYMLINKS)
 _MAX_LINKS = 40
 
@@ -91,34 +94,61 @@ class Tree:
         files, RDO's ``/etc/neutron/plugin.ini -> /etc/neutron/plugins/ml2/ml2_conf.ini`` means the
         copy's own file, never this machine's. ``..`` stops at the root, so nothing resolves outside.
         """
-        real = self._chroot_path(rel)
+        real, escape = self._walk(rel)
+        if escape is not None:
+            # a link whose ".." climbs above the root points out of the collected files: refused, and said,
+            # rather than read as the report's own file or left to look missing
+            link, target = escape
+            note(self.problems, self.display(link), f"symlink to {target!r} leads outside the collected files; "
+                                                    "not followed")
+            return None
         if real is None:
             note(self.problems, self.display(rel), "symlink loop; not read")
             return None
-        return real if os.path.exists(real) else None  # absent, or a dangling link
+        return real if os.path.exists(real) else None  # absent, or a link to what the report does not hold
 
     def _chroot_path(self, rel: str) -> str | None:
+        real, escape = self._walk(rel)
+        return None if escape is not None else real
+
+    def _walk(self, rel: str) -> tuple[str | None, tuple[str, str] | None]:
+        """The physical path of ``rel`` with links followed inside the root (``None`` for a loop), and the
+        link (root-relative path, target) whose ``..`` tried to climb above the root, if one did. On a live
+        host (root ``/``) ``..`` at the root is the root, as the kernel has it."""
         root = str(self.root)
-        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        parts: list[tuple[str, _Origin]] = [(p, None) for p in rel.split("/") if p not in ("", ".")]
         current = root
         hops = 0
         while parts:
-            name = parts.pop(0)
+            name, origin = parts.pop(0)
             if name == "..":
-                current = root if current == root else os.path.dirname(current)
+                if current == root:
+                    if origin is not None and root != "/":
+                        return current, origin
+                    continue
+                current = os.path.dirname(current)
                 continue
             candidate = os.path.join(current, name)
             if os.path.islink(candidate):
                 hops += 1
                 if hops > _MAX_LINKS:
-                    return None
+                    return None, None
                 target = os.readlink(candidate)
                 if target.startswith("/"):
                     current = root
-                parts[:0] = [p for p in target.split("/") if p not in ("", ".")]
+                link = (self.relative(candidate), target)
+                parts[:0] = [(p, link) for p in target.split("/") if p not in ("", ".")]
                 continue
             current = candidate
-        return current
+        return current, None
+
+    def modified(self, path: str) -> datetime | None:
+        """The modification time of the file at host path ``path`` (aware, UTC), ``None`` when absent."""
+        real = self.resolve(host_relative(path))
+        try:
+            return datetime.fromtimestamp(os.stat(real).st_mtime, UTC) if real else None
+        except OSError:
+            return None
 
     def relative(self, real: str) -> str:
         """Root-relative form of a physical path inside the root."""

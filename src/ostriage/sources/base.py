@@ -73,10 +73,22 @@ class Source(ABC):
     def command(self, name: str) -> CommandOutput | None:
         """Output of a logical command from the catalog, or ``None`` when no variant is available."""
 
+    def command_all(self, name: str) -> list[CommandOutput]:
+        """Every output of a logical command whose evidence may be split over several files (one per
+        Kubernetes namespace, one per container): where a source keeps such files, each file of the first
+        variant present; elsewhere the one output ``command`` gives (a live command answers for all)."""
+        output = self.command(name)
+        return [output] if output is not None else []
+
     @abstractmethod
     def collected_at(self) -> datetime | None:
         """When the evidence was taken (sosreport's ``date``; now on a live host), in the host's
         local time: aware when its UTC offset is known, naive (host wall clock) otherwise."""
+
+    def modified(self, path: str) -> datetime | None:
+        """When the file at host path ``path`` last changed (aware), ``None`` when that is not known. Only a
+        file's own time means anything: a tarball's unpacked copy or a checkout says when it was made."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook: most sources hold nothing to release
         """Release temporary resources (an unpacked tarball)."""

@@ -45,6 +45,9 @@ __all__ = [
     "CATALOG",
     "EXTRACTION_EXCLUDED",
     "FILE_AREAS",
+    "OVN_NB_TABLES",
+    "OVN_SB_TABLES",
+    "SOS_ONLY",
     "CommandSpec",
     "Format",
     "LiveVariant",
@@ -120,6 +123,21 @@ class Format(StrEnum):
     INSTALLED_RPMS = "installed-rpms"
     #: ``pip list`` table (``Package Version [Location Installer]``).
     PIP_LIST = "pip-list"
+    #: ``docker ps -a`` / ``podman ps -a`` table (``CONTAINER ID  IMAGE  COMMAND  CREATED  STATUS  PORTS  NAMES``).
+    CONTAINER_PS = "container-ps"
+    #: ``docker inspect`` / ``podman inspect``: a JSON array of container (or image) objects.
+    CONTAINER_INSPECT = "container-inspect"
+    #: ``crictl ps -a`` table (``CONTAINER IMAGE CREATED STATE NAME ATTEMPT POD ID POD``).
+    CRICTL_PS = "crictl-ps"
+    #: ``crictl inspect <id>``: one CRI container status with the runtime's ``info``, JSON.
+    CRICTL_INSPECT = "crictl-inspect"
+    #: ``kubectl get -o json pods``: a ``List`` of pods, JSON.
+    K8S_PODS_JSON = "k8s-pods-json"
+    #: ``lxc list``: LXD's ``| NAME | STATE | ...`` table.
+    LXC_LIST = "lxc-list"
+    #: A container's own output (``kubectl logs``): each line may carry the runtime's time stamp and,
+    #: under Juju's pebble, ``[service]`` before the service's own line.
+    CONTAINER_LOG = "container-log"
     #: One item per line (``ovs-vsctl list-br``).
     LINES = "lines"
     #: Free text (``hostname``, ``uname -a``).
@@ -134,6 +152,10 @@ JOURNAL_SINCE = "-7d"
 JOURNAL_MAX_LINES = 250_000
 _JOURNAL_TIMEOUT = 180.0
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_.@:\\-]+$")
+#: a container id (hex, short or full) or name, a pod or namespace name: safe in an argv and a glob
+_CONTAINER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$")
+#: engines whose CLI answers ``ps -a`` and ``inspect`` the docker way
+CONTAINER_ENGINES = ("docker", "podman")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +177,9 @@ class LiveVariant:
     note: str = ""
     #: Exit statuses that still mean "this is the answer" (``ls`` exits 2 when a path is missing).
     ok_exit: tuple[int, ...] = (0,)
+    #: The program is often simply not there (a container engine on a host of packages): its absence is
+    #: no problem to report.
+    optional: bool = False
 
     def display(self) -> str:
         """How lines of this command are cited: ``$ ss -lntp``."""
@@ -194,9 +219,10 @@ def _sos(plugin: str, command: str, fmt: Format, note: str = "") -> SosVariant:
 
 
 def _live(
-    *argv: str, fmt: Format, timeout: float = DEFAULT_TIMEOUT, note: str = "", ok_exit: tuple[int, ...] = (0,)
+    *argv: str, fmt: Format, timeout: float = DEFAULT_TIMEOUT, note: str = "", ok_exit: tuple[int, ...] = (0,),
+    optional: bool = False,
 ) -> LiveVariant:
-    return LiveVariant(tuple(argv), fmt, timeout, note, ok_exit)
+    return LiveVariant(tuple(argv), fmt, timeout, note, ok_exit, optional)
 
 
 _JOURNAL_LIVE = ("journalctl", "--no-pager", "--output=short-iso")
@@ -353,18 +379,11 @@ def _specs() -> Iterator[CommandSpec]:
         _ovn_db("list MAC_Binding", Format.OVSDB_LIST) + _ovn_db("--columns=_uuid list MAC_Binding",
                                                                 Format.OVSDB_LIST, since_nolo=True),
     )
-    yield CommandSpec(
-        "ovn-sb-db-listing",
-        "``ls -l`` of the OVN Southbound database file (its size; sos copies only its tail).",
-        (
-            _live("ls", "-ln", *(f"{d}/ovnsb_db.db" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
-                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
-        ),
-        (
-            SosVariant("sos_commands/ovn_central/ls_-alZ_*ovnsb_db.db", Format.LS, "sos 4.6+"),
-            SosVariant("sos_commands/ovn_central/ls_-lan_*ovnsb_db.db", Format.LS, "sos 4.5"),
-        ),
-    )
+    yield _db_listing("ovn-sb-db-listing", "ovnsb_db.db",
+                      "``ls -l`` of the OVN Southbound database file (its size; sos copies only its tail).")
+    yield _db_listing("ovn-nb-db-listing", "ovnnb_db.db", "``ls -l`` of the OVN Northbound database file (its size).")
+    yield _cluster_status("ovnsb_db", "OVN_Southbound")
+    yield _cluster_status("ovnnb_db", "OVN_Northbound")
     yield CommandSpec(
         "free",
         "Memory and swap totals.",
@@ -492,6 +511,65 @@ def _ovn_db(command: str, fmt: Format, *, since_nolo: bool = False, tool: str = 
     return exact + prefixed
 
 
+# Where ovsdb-server's control sockets are, by packaging (sos ovn_central: Debian/Ubuntu, Red Hat, MicroOVN).
+_OVN_CTL_DIRS = ("/var/run/ovn", "/var/run/openvswitch", "/var/snap/microovn/common/run/ovn")
+#: Tables whose rows are counted (``ovn-sb-list:<T>``/``ovn-nb-list:<T>``); the ones with options are listed whole.
+OVN_SB_TABLES = ("MAC_Binding", "FDB", "Port_Binding", "Datapath_Binding", "Chassis", "Chassis_Private",
+                 "Encap", "Multicast_Group", "IGMP_Group", "Service_Monitor", "Static_MAC_Binding",
+                 "Load_Balancer", "Address_Set", "Port_Group", "DNS", "HA_Chassis_Group")
+OVN_NB_TABLES = ("Logical_Switch", "Logical_Switch_Port", "Logical_Router", "Logical_Router_Port", "ACL",
+                 "NAT", "Load_Balancer", "Logical_Router_Static_Route", "Address_Set", "Port_Group",
+                 "DHCP_Options", "DNS", "NB_Global")
+_WHOLE_RECORDS = ("Logical_Router", "Logical_Switch", "NB_Global")
+
+
+def _db_listing(name: str, db_file: str, description: str) -> CommandSpec:
+    """``ls -l`` of an OVN database file wherever the packaging keeps it (sos: ``ls -lan``, then ``ls -alZ``)."""
+    return CommandSpec(
+        name,
+        description,
+        (
+            _live("ls", "-ln", *(f"{d}/{db_file}" for d in _OVN_DB_DIRS), fmt=Format.LS, ok_exit=(0, 2),
+                  note="lists whichever of the candidate paths exist; ls exits 2 for the others"),
+        ),
+        (
+            SosVariant(f"sos_commands/ovn_central/ls_-alZ_*{db_file}", Format.LS, "sos 4.6+"),
+            SosVariant(f"sos_commands/ovn_central/ls_-lan_*{db_file}", Format.LS, "sos 4.5"),
+        ),
+    )
+
+
+def _cluster_status(ctl: str, db: str) -> CommandSpec:
+    """``ovs-appctl -t <ctl> cluster/status <db>``: raft role, term, log, leader changes (clustered DBs)."""
+    return CommandSpec(
+        f"{ctl.removesuffix('_db').replace('ovn', 'ovn-')}-cluster-status",
+        f"Raft status of the {db} ovsdb-server (clustered databases only).",
+        tuple(_live("ovs-appctl", "-t", f"{d}/{ctl}.ctl", "cluster/status", db, fmt=Format.TEXT, timeout=15)
+              for d in _OVN_CTL_DIRS),
+        (*(SosVariant(f"sos_commands/ovn_central/{mangle(f'ovs-appctl -t {d}/{ctl}.ctl cluster/status {db}')}",
+                      Format.TEXT, "sos 4.3+") for d in _OVN_CTL_DIRS),
+         SosVariant(f"sos_commands/ovn_central/*ovs-appctl_-t_*{ctl}.ctl_cluster.status_{db}", Format.TEXT,
+                    "container or snap")),
+    )
+
+
+def _ovn_table(tool: str, table: str) -> CommandSpec:
+    """``ovn-sb-list:<T>`` / ``ovn-nb-list:<T>``: one table's records (live: only their UUIDs, unless
+    the table's options are read), as sos lists every table of the schema."""
+    columns = () if table in _WHOLE_RECORDS else ("--columns=_uuid",)
+    return CommandSpec(
+        f"{'ovn-sb' if tool == 'ovn-sbctl' else 'ovn-nb'}-list:{table}",
+        f"The {table} table of the OVN {'Southbound' if tool == 'ovn-sbctl' else 'Northbound'} database.",
+        (
+            _live(tool, "--no-leader-only", "--timeout=30", *columns, "list", table, fmt=Format.OVSDB_LIST,
+                  timeout=45),
+            _live(tool, "--timeout=30", *columns, "list", table, fmt=Format.OVSDB_LIST, timeout=45,
+                  note=f"{tool} without --no-leader-only"),
+        ),
+        _ovn_db(f"list {table}", Format.OVSDB_LIST, tool=tool),
+    )
+
+
 def _journal_unit(unit: str) -> CommandSpec:
     """``journal-unit:<unit>``: one unit's journal; sos collects a few, in the plugin of the
     service (``openvswitch/journalctl_--no-pager_--unit_ovs-vswitchd``), naming units without
@@ -510,13 +588,114 @@ def _journal_unit(unit: str) -> CommandSpec:
     )
 
 
-CATALOG: Mapping[str, CommandSpec] = MappingProxyType({spec.name: spec for spec in _specs()})
+def _unit_journal_files() -> CommandSpec:
+    """Every per-unit journal a sosreport holds (each plugin collects its units': ``openvswitch/
+    journalctl_--no-pager_--unit_ovs-vswitchd``); a live host's whole journal already has them."""
+    return CommandSpec(
+        "journal-units",
+        "The per-unit journals sos collected, each file one unit's.",
+        (),
+        (SosVariant("sos_commands/*/journalctl_--no-pager_--unit_*", Format.JOURNAL_SHORT),),
+    )
+
+
+def _container_specs() -> Iterator[CommandSpec]:
+    """Container engines and Kubernetes (sos's docker, podman, crio, kubernetes and lxd plugins)."""
+    for engine in CONTAINER_ENGINES:
+        yield CommandSpec(
+            f"{engine}-ps",
+            f"Every {engine} container, running or not (id, image, status, name).",
+            (_live(engine, "ps", "-a", fmt=Format.CONTAINER_PS, optional=True),),
+            (_sos(engine, f"{engine} ps -a", Format.CONTAINER_PS),
+             _sos(engine, f"{engine} ps", Format.CONTAINER_PS, "running containers only")),
+        )
+        yield CommandSpec(
+            f"{engine}-inspect",
+            f"Every {engine} container's inspect record (state, restart count, limits), one file each.",
+            (),  # live, each container is inspected by id (container-inspect:<engine>:<id>)
+            (SosVariant(f"sos_commands/{engine}/containers/{engine}_inspect_*", Format.CONTAINER_INSPECT, "sos 3.8+"),
+             SosVariant(f"sos_commands/{engine}/users/*/containers/{engine}_inspect_*", Format.CONTAINER_INSPECT,
+                        "rootless, sos 4.11+ allusers"),
+             SosVariant(f"sos_commands/{engine}/{engine}_inspect_*", Format.CONTAINER_INSPECT,
+                        "sos <= 3.7, with image inspects")),
+        )
+    yield CommandSpec(
+        "crictl-ps",
+        "Every CRI container (Kubernetes), with its restart attempt and pod.",
+        (_live("crictl", "ps", "-a", fmt=Format.CRICTL_PS, optional=True),),
+        (_sos("crio", "crictl ps -a", Format.CRICTL_PS), _sos("crio", "crictl ps", Format.CRICTL_PS)),
+    )
+    yield CommandSpec(
+        "crictl-inspect",
+        "Every CRI container's status record, one file each.",
+        (),
+        (SosVariant("sos_commands/crio/containers/crictl_inspect_*", Format.CRICTL_INSPECT),),
+    )
+    kubectl = ("get", "pods", "--all-namespaces", "-o", "json")
+    yield CommandSpec(
+        "k8s-pods",
+        "Kubernetes pods (containers' restarts, last state, readiness, memory limits, hostNetwork).",
+        (_live("kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, optional=True),
+         _live("k8s", "kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, optional=True,
+               note="Canonical Kubernetes"),
+         _live("microk8s", "kubectl", *kubectl, fmt=Format.K8S_PODS_JSON, timeout=60, optional=True,
+               note="MicroK8s")),
+        (SosVariant("sos_commands/kubernetes/cluster-info/*/*kubectl*_get_-o_json_--namespace_*_pods",
+                    Format.K8S_PODS_JSON, "per namespace, kubernetes.all, sos 4.7+"),
+         SosVariant("sos_commands/kubernetes/pods/*kubectl*_get_-o_json_--namespace_*_pods", Format.K8S_PODS_JSON,
+                    "per namespace, kubernetes.all, sos 3.x-4.6"),
+         SosVariant("sos_commands/kubernetes/*kubectl*_get_-o_json_pods", Format.K8S_PODS_JSON)),
+    )
+    yield CommandSpec(
+        "lxc-list",
+        "LXD containers and their state.",
+        (_live("lxc", "list", "local:", fmt=Format.LXC_LIST, optional=True),),
+        (_sos("lxd", "lxc list local: --all-projects", Format.LXC_LIST, "sos 4.5+"),
+         _sos("lxd", "lxc list local:", Format.LXC_LIST), _sos("lxd", "lxc list", Format.LXC_LIST, "sos 3.x")),
+    )
+
+
+def _container_inspect(engine: str, ref: str) -> CommandSpec:
+    """``container-inspect:<engine>:<id>``: one container's inspect record, named as sos names it."""
+    name = mangle(f"{engine} inspect {ref}")
+    return CommandSpec(
+        f"container-inspect:{engine}:{ref}",
+        f"The {engine} inspect record of container {ref}.",
+        (_live(engine, "container", "inspect", ref, fmt=Format.CONTAINER_INSPECT, optional=True),),
+        (SosVariant(f"sos_commands/{engine}/containers/{name}", Format.CONTAINER_INSPECT),
+         SosVariant(f"sos_commands/{engine}/{name}", Format.CONTAINER_INSPECT)),
+    )
+
+
+def _pod_log(namespace: str, pod: str, container: str) -> CommandSpec:
+    """``pod-log:<namespace>/<pod>/<container>``: ``kubectl logs`` of one container, where sos's kubernetes
+    plugin puts it with ``podlogs`` (``k8s_``/``microk8s_`` prefixed for snap-packaged Kubernetes)."""
+    return CommandSpec(
+        f"pod-log:{namespace}/{pod}/{container}",
+        f"The log of container {container} of pod {namespace}/{pod}.",
+        (_live("kubectl", f"--namespace={namespace}", "logs", pod, "-c", container, "--since=24h",
+               fmt=Format.CONTAINER_LOG, timeout=60),),
+        (SosVariant(f"sos_commands/kubernetes/cluster-info/{namespace}/podlogs/{pod}/"
+                    f"*kubectl*_--namespace_{namespace}_logs_{pod}_-c_{container}", Format.CONTAINER_LOG),
+         SosVariant(f"sos_commands/kubernetes/pods/*kubectl*_--namespace_{namespace}_logs_{pod}", Format.CONTAINER_LOG,
+                    "sos 3.x-4.6: the pod's default container only")),
+    )
+
+
+CATALOG: Mapping[str, CommandSpec] = MappingProxyType(
+    {spec.name: spec for spec in (*_specs(), _unit_journal_files(), *_container_specs())})
+
+#: Evidence a sosreport splits over many files that a live host gives otherwise: the whole journal holds
+#: every unit's, and containers are inspected one by one (``container-inspect:<engine>:<id>``).
+SOS_ONLY = frozenset({"journal-units", "docker-inspect", "podman-inspect", "crictl-inspect"})
 
 #: Parts of a sosreport read as files, root-relative; a directory means all below it, glob magic
 #: is matched against the path or any of its parent directories.
 FILE_AREAS: tuple[str, ...] = (
     # sos itself: markers, version, collection time
     "version.txt", "sos_logs", "sos_reports/manifest.json", "environment",
+    # sos 4.x keeps the tail of an output over --log-size here, linked from sos_commands (``<name>.tailed``)
+    "sos_strings/ovn_central/ovn-*ctl_*",
     # configs and their containerised (TripleO puppet-generated) copies
     "etc/neutron", "etc/nova", "etc/keystone", "etc/placement", "etc/apache2", "etc/httpd",
     "var/lib/config-data/puppet-generated/neutron", "var/lib/config-data/puppet-generated/nova*",
@@ -532,6 +711,11 @@ FILE_AREAS: tuple[str, ...] = (
     # kernel and memory state
     "proc/meminfo", "proc/cpuinfo", "proc/pressure", "sys/fs/cgroup",
     "sos_commands/release",
+    # containerised deployments: Kolla's per-service configs and its kolla_logs volume (docker, podman),
+    # TripleO's kolla config files, the kubelet's pod logs
+    "etc/kolla", "var/log/pods", "var/lib/kolla/config_files",
+    *(f"var/lib/{engine}/volumes/kolla_logs/_data/{service}" for engine in ("docker", "containers/storage")
+      for service in ("neutron", "nova")),
 )
 
 
@@ -546,6 +730,11 @@ EXTRACTION_EXCLUDED: tuple[str, ...] = (
     "sos_commands/openvswitch/ovs-appctl_*",
     "sos_commands/openvswitch/ovs-dpctl_*",
     "sos_commands/openvswitch/ovs-ofctl_*",
+    # Kubernetes resources no fact reads (the pods and their logs are read); secrets are not wanted anyway
+    *(f"sos_commands/kubernetes/cluster-info/*/*kubectl*_{r}" for r in (
+        "clusterrolebindings", "clusterroles", "configmaps", "endpoints", "events", "secrets", "serviceaccounts",
+        "statefulsets", "replicasets", "deployments", "services", "pvc")),
+    "sos_commands/kubernetes/cluster-info/*/pvc",
 )
 
 
@@ -568,6 +757,21 @@ def lookup(name: str) -> CommandSpec:
         if not _UNIT_NAME.match(unit) or unit.startswith("-"):
             raise KeyError(f"not a systemd unit name: {unit!r}")
         return _journal_unit(unit)
+    if name.startswith("container-inspect:"):
+        engine, _, ref = name.removeprefix("container-inspect:").partition(":")
+        if engine not in CONTAINER_ENGINES or not _CONTAINER_REF.match(ref):
+            raise KeyError(f"not a container reference: {name!r}")
+        return _container_inspect(engine, ref)
+    if name.startswith("pod-log:"):
+        parts = name.removeprefix("pod-log:").split("/")
+        if len(parts) != 3 or not all(_CONTAINER_REF.match(p) for p in parts):
+            raise KeyError(f"not a pod container: {name!r}")
+        return _pod_log(*parts)
+    tool, _, table = name.partition("-list:")
+    if table and tool in ("ovn-sb", "ovn-nb"):
+        if table not in (OVN_SB_TABLES if tool == "ovn-sb" else OVN_NB_TABLES):
+            raise KeyError(f"not an OVN table ostriage reads: {table!r}")
+        return _ovn_table(f"{tool}ctl", table)
     return CATALOG[name]
 
 

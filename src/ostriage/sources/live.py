@@ -98,6 +98,9 @@ class LiveHost(Source):
     def glob(self, pattern: str) -> list[str]:
         return self._tree.glob(pattern)
 
+    def modified(self, path: str) -> datetime | None:
+        return self._tree.modified(path)
+
     # -- commands -------------------------------------------------------------------------------
 
     def command(self, name: str) -> CommandOutput | None:
@@ -127,6 +130,8 @@ class LiveHost(Source):
                 refused.append(outcome.problem)
             if outcome.not_installed:
                 missing.add(variant.argv[0])
+        if len(missing) == len({v.argv[0] for v in spec.live}) and all(v.optional for v in spec.live):
+            return None  # none of its programs is installed, and that is normal (no container engine here)
         for problem in failures:
             note(self.problems, problem.path, problem.message)
         return None

@@ -117,6 +117,9 @@ class SosReport(Source):
     def glob(self, pattern: str) -> list[str]:
         return self._tree.glob(pattern)
 
+    def modified(self, path: str) -> datetime | None:
+        return self._tree.modified(path)
+
     # -- commands -------------------------------------------------------------------------------
 
     def command(self, name: str) -> CommandOutput | None:
@@ -136,6 +139,17 @@ class SosReport(Source):
                 elif empty is None:
                     empty = (variant, real)
         return self._output(spec, *empty) if empty else None
+
+    def command_all(self, name: str) -> list[CommandOutput]:
+        """Every file of the first variant of ``name`` present in the report (a glob variant may match
+        several: ``kubectl get pods`` per namespace, ``docker inspect`` per container)."""
+        spec = lookup(name)
+        for variant in spec.sos:
+            outputs = [out for real in self._candidates(variant.path)
+                       if (out := self._output(spec, variant, real)) is not None]
+            if outputs:
+                return outputs
+        return []
 
     def _candidates(self, pattern: str) -> Iterator[str]:
         """Physical paths of the regular files a variant names, in order."""
