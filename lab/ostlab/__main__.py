@@ -11,13 +11,22 @@ from .shell import LabError, log
 
 
 def cmd_up() -> None:
-    from . import container, controller, image
+    from . import container, controller, image, safety
     start = time.monotonic()
     built = image.build()
-    fresh = container.state() is None
-    if fresh:
+    plan = container.found_plan()
+    if plan == "clean":
+        # An interrupted run's overlay may hold a database another neutron release migrated: reusing it
+        # is how `upgrade heads` died on "Duplicate column name". A lab whose systemd is gone cannot be
+        # resumed anyway, so nothing of it is kept.
+        log("a previous lab was left half-up (its systemd is gone); tearing it down first")
+        container.shutdown()
+        safety.assert_nothing_left()
+    if plan != "reuse":
         container._mount_overlay()
-        controller.lay_files()
+    # Also over a running lab: a scenario's files (mac-binding's neutron.conf naming its release's own
+    # database, its ExecStart drop-in) must not reach the db-manage of setup_services.
+    controller.lay_files()
     booted = container.boot()
     services = controller.setup_services()
     log(f"lab up in {time.monotonic() - start:.0f}s (image {built:.0f}s, boot {booted:.0f}s, services {services:.0f}s)")

@@ -26,10 +26,28 @@ CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def state() -> dict[str, int | str] | None:
-    if not paths.STATE.exists():
+    """The live lab's pids, or None. A state file cut short by a killed run reads as none: what it
+    left is then found (and removed) by its cgroup and run directory, not by its pids."""
+    try:
+        st = json.loads(paths.STATE.read_text())
+    except (FileNotFoundError, ValueError):
         return None
-    st: dict[str, int | str] = json.loads(paths.STATE.read_text())
-    return st
+    return st if isinstance(st, dict) and {"nspawn", "leader"} <= st.keys() else None
+
+
+def up_plan(st: dict[str, int | str] | None, lab_pids: set[int], leftovers: bool) -> str:
+    """What `up` does with what an earlier run left: "reuse" a lab whose systemd still runs in the
+    lab's cgroup, "clean" anything else it left (a state file whose systemd is gone or whose pid now
+    belongs to someone else, a mounted overlay, an upper dir holding another scenario's databases)
+    before starting afresh, or start "fresh" when there is nothing."""
+    if st is not None and int(st["leader"]) in lab_pids:
+        return "reuse"
+    return "clean" if st is not None or leftovers else "fresh"
+
+
+def found_plan() -> str:
+    leftovers = paths.RUN.exists() or os.path.ismount(paths.RUN_ROOT) or controller_cgroup().exists()
+    return up_plan(state(), set(cgroup.all_pids(controller_cgroup())), leftovers)
 
 
 def controller_cgroup() -> Path:

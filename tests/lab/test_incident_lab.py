@@ -53,10 +53,16 @@ def lab() -> Iterator[None]:
     _skip_unless_possible()
     from ostlab.__main__ import cmd_up
 
-    cmd_up()
-    yield
-    # test_teardown normally did this already; make sure even when a test failed midway.
+    # A lab an interrupted run left running (its systemd outlives pytest, in a session of its own) is
+    # in whatever state its last scenario left: these tests start from a new one.
     container.shutdown()
+    try:
+        cmd_up()
+        yield
+    finally:
+        # test_teardown normally did this already; also when a test or cmd_up itself failed midway,
+        # so that the next run does not find it half-up.
+        container.shutdown()
 
 
 @pytest.fixture(scope="module")
