@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test fuzz browser lab lab-down lab-test bench clean
+.PHONY: demo test fuzz browser lab lab-down lab-clean lab-test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,18 @@ test: $(STAMP) browser
 fuzz: $(STAMP)
 	OSTRIAGE_FUZZ_EXAMPLES=$${OSTRIAGE_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q tests/fuzz
 
-# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md
+# The real incident lab (root, Debian 12, cgroup v1 memory controller): see lab/README.md.
+# ALLOW_HOST_UPGRADES=1 lets apt upgrade host packages if adding systemd-container/debootstrap needs it.
 lab:
-	PYTHONPATH=lab $(PYTHON) -m ostlab up
+	PYTHONPATH=lab $(PYTHON) -m ostlab up $(if $(ALLOW_HOST_UPGRADES),--allow-host-upgrades)
 	PYTHONPATH=lab $(PYTHON) -m ostlab scenario seed
 
 lab-down:
 	PYTHONPATH=lab $(PYTHON) -m ostlab down
+
+# down, then remove the lab's cache (/var/cache/ostriage-lab, about 2 GB)
+lab-clean:
+	PYTHONPATH=lab $(PYTHON) -m ostlab clean
 
 lab-test: $(STAMP)
 	$(BIN)/pytest -v -m lab tests/lab -p no:cacheprovider
@@ -47,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/diagnose_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info

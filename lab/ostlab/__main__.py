@@ -1,4 +1,4 @@
-"""ostlab: the ostriage incident lab. python3 -m ostlab {install,up,scenario,collect,down,status,listeners}."""
+"""ostlab: the ostriage incident lab. python3 -m ostlab {install,up,scenario,collect,down,clean,status,listeners}."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import time
 from .shell import LabError, log
 
 
-def cmd_up() -> None:
+def cmd_up(allow_host_upgrades: bool = False) -> None:
     from . import container, controller, image, safety
     start = time.monotonic()
-    built = image.build()
+    built = image.build(allow_host_upgrades)
     plan = container.found_plan()
     if plan == "clean":
         # An interrupted run's overlay may hold a database another neutron release migrated: reusing it
@@ -35,9 +35,14 @@ def cmd_up() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ostlab", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("install", help="build the cached images: the controller's (host packages, debootstrap, venv) "
+    upgrades = argparse.ArgumentParser(add_help=False)
+    upgrades.add_argument("--allow-host-upgrades", action="store_true",
+                          help="let apt upgrade installed host packages if adding systemd-container or debootstrap "
+                               "needs it (without it, ostlab stops and lists them)")
+    sub.add_parser("install", parents=[upgrades],
+                   help="build the cached images: the controller's (host packages, debootstrap, venv) "
                    "and the Kolla-style neutron-server container's")
-    sub.add_parser("up", help="install if needed, boot the controller, prepare MariaDB/OVN/schema")
+    sub.add_parser("up", parents=[upgrades], help="install if needed, boot the controller, prepare MariaDB/OVN/schema")
     sc = sub.add_parser("scenario", help="apply a named scenario and wait until it shows")
     sc.add_argument("name")
     co = sub.add_parser("collect", help="sosreport inside the controller + the kernel's OOM lines from the host")
@@ -45,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--out", help="directory to write the bundle to (default: the cache's bundles/)")
     co.add_argument("--small", action="store_true", help="prune large files no diagnosis reads (for examples/)")
     sub.add_parser("down", help="power off the controller and remove everything the lab made on the host")
+    sub.add_parser("clean", help="down, then remove the whole cache (image, downloads, bundles, logs: about 2 GB)")
+    hp = sub.add_parser("host-packages", parents=[upgrades],
+                        help="install Debian packages on the host only if that upgrades nothing (.ci/run's python3-venv)")
+    hp.add_argument("packages", nargs="+")
     sub.add_parser("status", help="is the lab up; neutron-server's state")
     sub.add_parser("listeners", help="fail if any lab process listens beyond 127.0.0.1")
     sub.add_parser("list", help="list scenarios")
@@ -53,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "install":
             from . import image, kolla_image
             start = time.monotonic()
-            image.build()
+            image.build(args.allow_host_upgrades)
             kolla_image.build()  # `up` leaves it to the first containerised scenario
             log(f"images ready in {time.monotonic() - start:.0f}s")
         elif args.cmd == "up":
-            cmd_up()
+            cmd_up(args.allow_host_upgrades)
         elif args.cmd == "scenario":
             from . import scenarios
             print(json.dumps(scenarios.apply(args.name), indent=1))
@@ -70,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             from . import safety
             safety.assert_nothing_left()
             log("lab down; nothing of it left running")
+        elif args.cmd == "host-packages":
+            from . import hostapt
+            hostapt.install(args.packages, allow_upgrades=args.allow_host_upgrades)
+        elif args.cmd == "clean":
+            from . import cache
+            cache.clean()
         elif args.cmd == "status":
             from . import container, scenarios
             if container.state() is None:

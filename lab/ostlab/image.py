@@ -12,10 +12,9 @@ import shutil
 import time
 from pathlib import Path
 
-from . import cgroup, paths
+from . import cgroup, hostapt, paths
 from .shell import LabError, log, run
 
-APT = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-q"]
 HOST_PACKAGES = {"systemd-nspawn": "systemd-container", "debootstrap": "debootstrap"}
 # What an operator's controller would have, plus the tools sos calls (ps, ss, lsof, netstat).
 CONTAINER_PACKAGES = [
@@ -32,13 +31,10 @@ def _stamp(name: str) -> os.PathLike[str]:
     return paths.IMAGE / f".done-{name}"
 
 
-def host_packages() -> None:
+def host_packages(allow_upgrades: bool = False) -> None:
+    """The host's own packages the lab needs, added without upgrading anything else (``hostapt``)."""
     missing = [pkg for cmd, pkg in HOST_PACKAGES.items() if shutil.which(cmd) is None]
-    if not missing:
-        return
-    log(f"apt-get install {' '.join(missing)} (host)")
-    run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-q"], logname="host-apt")
-    run([*APT, "install", *missing], logname="host-apt")
+    hostapt.install(missing, allow_upgrades=allow_upgrades)
 
 
 def _in_image(script: str, logname: str, timeout: float = 1800, root: Path = paths.IMAGE_ROOT) -> None:
@@ -145,12 +141,12 @@ def container_engine() -> None:
     _apt_step("engine", ENGINE_PACKAGES, "image-engine")
 
 
-def build() -> float:
+def build(allow_host_upgrades: bool = False) -> float:
     """Idempotent: each step is skipped when its stamp exists. Returns seconds spent."""
     start = time.monotonic()
     for d in (paths.APT_ARCHIVES, paths.PIP_CACHE, paths.LOGS):
         d.mkdir(parents=True, exist_ok=True)
-    host_packages()
+    host_packages(allow_host_upgrades)
     debootstrap()
     packages()
     neutron_venv()

@@ -2,7 +2,9 @@
 
 Exit codes (every command): 64 bad usage, 66 a target that cannot be read at all, 70 an internal error
 (a bug: please report it with the message), 73 the ``--output`` file cannot be written (nothing is), 130
-interrupted (Ctrl-C), 141 the reader of standard output went away before the end (``| head``).
+interrupted (Ctrl-C), 143 terminated (SIGTERM), 129 hung up (SIGHUP) — each after removing its temporary
+files (``interrupts``) — 141 the reader of standard output went away before the end (``| head``).
+``--help`` lists them (``exit_codes``).
 ``diagnose``: 0 healthy, 1 warnings, 2 critical. ``lint``: 0 clean, 1 warnings (with ``--fail-on
 warning``), 2 errors. ``predict``: 0 fits (or no budget), 1 at risk, 2 will OOM or cannot start. ``fix``: 0
 nothing to change or applied and verified, 1 changes planned but not applied, 2 applied but failed (rolled back);
@@ -27,9 +29,10 @@ from typing import Any, TextIO
 
 import click
 
-from ostriage import __version__
+from ostriage import __version__, interrupts
 from ostriage.diagnosis import diagnose as run_diagnosis
 from ostriage.errors import OstriageError, ParseError, UsageError
+from ostriage.exit_codes import epilog
 from ostriage.facts import collect
 from ostriage.findings import Severity
 from ostriage.knowledge.neutron_memory import Server
@@ -54,7 +57,6 @@ EXIT_HALF_APPLIED = 71  # sysexits' EX_OSERR: fix failed midway and could not pu
 EXIT_FIX_ROLLED_BACK = 74  # sysexits' EX_IOERR: fix failed midway, every file put back
 EXIT_LOCKED = 75  # sysexits' EX_TEMPFAIL: a file is locked by another process, try again
 EXIT_OUTPUT = 73  # sysexits' EX_CANTCREAT
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the pipe before the end
 _PREDICT_EXIT = {Verdict.FITS: 0, Verdict.NO_BUDGET: 0, Verdict.AT_RISK: 1, Verdict.WILL_OOM: 2,
                  Verdict.WILL_NOT_START: 2}
@@ -79,6 +81,9 @@ def _source(target: str | None, root: str | None) -> Source:
             return SosReport(root)
         except OstriageError:
             return HostTree(root)
+    if target is not None and os.path.realpath(target) == "/":
+        click.echo("ostriage: note: / is read as a copy of a host's files, as --root / would; without TARGET "
+                   "ostriage reads this host live, the output of its commands included", err=True)
     return open_target(target)
 
 
@@ -157,7 +162,8 @@ _ROOT = click.option("--root", type=click.Path(file_okay=False, exists=True), de
                      help="A copy of a host's files (its /) instead of TARGET.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=epilog())
 @click.version_option(__version__, prog_name="ostriage")
 def cli() -> None:
     """Find why an OpenStack control plane is falling over, and fix it safely.
@@ -167,7 +173,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(epilog=epilog("diagnose"))
 @click.argument("targets", nargs=-1)
 @_ROOT
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -193,7 +199,7 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     sys.exit(max(d["exit_code"] for d in docs))
 
 
-@cli.command(name="predict")
+@cli.command(name="predict", epilog=epilog("predict"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--vni-ranges", "--ranges", "ranges", help="Tunnel ranges, e.g. 1:16777215 (default: from TARGET).")
@@ -244,7 +250,7 @@ def predict_cmd(target: str | None, root: str | None, ranges: str | None, tunnel
     sys.exit(_PREDICT_EXIT[result.verdict])
 
 
-@cli.command()
+@cli.command(epilog=epilog("lint"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--ram", help="The host's RAM when TARGET does not show it, e.g. 64G.")
@@ -268,7 +274,7 @@ def lint(target: str | None, root: str | None, ram: str | None, cpus: int | None
     sys.exit(2 if errors else 1 if warnings and fail_on == "warning" else 0)
 
 
-@cli.command(name="fix")
+@cli.command(name="fix", epilog=epilog("fix"))
 @click.argument("target", required=False)
 @_ROOT
 @click.option("--apply", is_flag=True, help="Make the changes (backup kept, verified, rolled back on failure).")
@@ -289,6 +295,9 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
         if rollback:
             backup, restored = undo(source, options)
             click.echo(redact(f"restored {len(restored)} file(s) from {backup}: {', '.join(restored)}"))
+            click.echo(redact(f"backup set kept in {backup} (rolled back)") if backup.exists() else "backup set "
+                       "removed: every file is back as it was (checksum, mode, owner): nothing of the fix is left in "
+                       "the copy")
             sys.exit(0)
         result = fix(source, options)
         label = source.label
@@ -298,7 +307,7 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
     sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
 
 
-@cli.command(name="rules")
+@cli.command(name="rules", epilog=epilog("rules"))
 @click.argument("code", required=False)
 def rules_cmd(code: str | None) -> None:
     """List every diagnosis rule and lint check, or print one's documentation (by code or name)."""
@@ -317,7 +326,8 @@ def rules_cmd(code: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The console script: run one command, turn every error into one line and an exit code."""
+    """Run one command, turn every error into one line and an exit code (``console.main`` is the console
+    script: it routes signals first)."""
     # bytes that are not UTF-8 (in a file name, in a config the fix quotes) come through as surrogates:
     # shown escaped ("\udcff"), never an encoding error at the very end of the work
     for stream in (sys.stdout, sys.stderr):
@@ -328,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
         code: int | str | None = 0
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt as exc:  # outside click's reach (the signal came as it finished)
+        interrupts.exit_interrupted(exc)
     try:
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
@@ -336,12 +348,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _dispatch(argv: list[str] | None) -> None:
+    stdout = sys.stdout
     try:
         cli.main(args=argv, prog_name="ostriage", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:  # Ctrl-C
-        _fail("interrupted", EXIT_INTERRUPTED)
+    except SystemExit:
+        # click ends with 1 when its own writing (--help, --version, click.echo) meets a closed pipe, and
+        # only then swaps sys.stdout for a wrapper that keeps the last flush quiet
+        if sys.stdout is not stdout:
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
+    except click.exceptions.Abort as exc:  # click's form of a KeyboardInterrupt: Ctrl-C, SIGTERM, SIGHUP
+        interrupts.exit_interrupted(exc.__cause__ if isinstance(exc.__cause__, KeyboardInterrupt)
+                                    else KeyboardInterrupt())
     except click.ClickException as exc:
         _fail(exc.format_message(), EXIT_USAGE)
     except UsageError as exc:
@@ -370,4 +390,5 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":  # python -m ostriage.cli
+    interrupts.install()
     main()

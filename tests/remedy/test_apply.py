@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ostriage.remedy import apply as apply_module
+from ostriage.remedy import run as run_module
 from ostriage.remedy.apply import latest_backup, rollback
 from ostriage.remedy.run import FixOptions, undo
 
@@ -89,6 +91,7 @@ def test_the_backup_set_is_complete_synced_and_private(seed: Path) -> None:
 
 def test_the_command_line_plan_apply_again_rollback(seed: Path, cli: Callable[..., CliRun]) -> None:
     original = fingerprint(seed)
+    fingerprint_of_the_original = fingerprint(seed, skip=())
     assert ROOT_CAUSE in rules(cli("diagnose", "--root", str(seed), "--format", "json"))
 
     planned = cli("fix", "--root", str(seed))
@@ -112,7 +115,10 @@ def test_the_command_line_plan_apply_again_rollback(seed: Path, cli: Callable[..
     undone = cli("fix", "--root", str(seed), "--rollback")
     assert undone.code == 0
     assert undone.out.startswith(f"restored 2 file(s) from {seed / BACKUPS}/")
-    assert fingerprint(seed) == original  # byte for byte, mode and owner, every file of the tree
+    assert undone.out.endswith("\nbackup set removed: every file is back as it was (checksum, mode, owner): "
+                               "nothing of the fix is left in the copy\n")
+    # byte for byte, mode and owner, every file and directory of the tree: the backups' too
+    assert fingerprint(seed, skip=()) == fingerprint_of_the_original
     assert ROOT_CAUSE in rules(cli("diagnose", "--root", str(seed), "--format", "json"))
 
     nothing = cli("fix", "--root", str(seed), "--rollback")
@@ -129,8 +135,37 @@ def test_rollback_restores_every_file_by_sha256(seed: Path) -> None:
     assert backup == result.applied.backup and restored == (ML2, OVERRIDE)
     now = {p: sha256(p.read_bytes()) for p in seed.rglob("*") if p.is_file() and at(seed, BACKUPS) not in p.parents}
     assert now == original
+    assert not backup.exists() and not at(seed, "var/backups").exists()  # the fix made them, the rollback took them
+
+
+def test_a_rollback_keeps_the_set_when_a_file_is_not_back_exactly(seed: Path) -> None:
+    result = fix_copy(seed, apply=True)
+    assert result.applied is not None
+    with copy_source(seed) as source:
+        original_rollback = apply_module.rollback
+
+        def rollback_then_someone_edits(backup: Path) -> tuple[str, ...]:
+            restored = original_rollback(backup)
+            at(seed, ML2).write_text(at(seed, ML2).read_text() + "# edited meanwhile\n")
+            return restored
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(run_module, "rollback", rollback_then_someone_edits)
+            backup, _ = undo(source, FixOptions(root=seed))
     assert json.loads((backup / "manifest.json").read_text())["status"] == "rolled-back"
     assert latest_backup(at(seed, BACKUPS)) is None
+
+
+def test_a_rollback_keeps_what_was_there_before_the_fix(seed: Path) -> None:
+    """An earlier backup set (and so the directories holding it) existed before: only the new set goes."""
+    earlier = at(seed, BACKUPS) / "20200101T000000.000000Z"
+    earlier.mkdir(parents=True)
+    (earlier / "note").write_text("kept\n")
+    before = fingerprint(seed, skip=())
+    fix_copy(seed, apply=True)
+    with copy_source(seed) as source:
+        undo(source, FixOptions(root=seed))
+    assert fingerprint(seed, skip=()) == before
 
 
 @pytest.fixture

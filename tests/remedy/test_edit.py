@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ostriage.evidence import numbered
@@ -219,10 +220,20 @@ def test_removing_removes_every_assignment_in_the_section() -> None:
 @pytest.mark.parametrize(("args", "expected"), [
     (("vni_ranges", "1:65535"), "[ml2_type_geneve]\nvni_ranges = 1:65535"),
     (("max_header_size", "38"), "[ml2_type_geneve]\nvni_ranges = 1:16777215\nmax_header_size = 38"),
-    (("vni_ranges", None), "[ml2_type_geneve]"),
 ])
 def test_a_missing_final_newline_stays_missing(args: tuple[str, str | None], expected: str) -> None:
     assert set_option("[ml2_type_geneve]\nvni_ranges = 1:16777215", "ml2_type_geneve", *args) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[ml2_type_geneve]\nvni_ranges = 1:16777215", "[ml2_type_geneve]\n"),
+    ("[DEFAULT]\n\nvni_ranges = 1:65535", "[DEFAULT]\n\n"),  # found by the property test below
+    ("[DEFAULT]\r\nvni_ranges = 1\r\n  more", "[DEFAULT]\r\n"),
+])
+def test_removing_a_last_line_without_newline_takes_only_its_own_bytes(text: str, expected: str) -> None:
+    """The line before keeps its newline: taking it would change a line the fix's diff should not show."""
+    option = "ml2_type_geneve" if "geneve" in text else "DEFAULT"
+    assert set_option(text, option, "vni_ranges", None) == expected
 
 
 def test_crlf_files_keep_crlf() -> None:
@@ -285,7 +296,49 @@ def comment_lines(text: str) -> list[str]:
     return [line.rstrip("\r") for line in text.split("\n") if line[:1] in ("#", ";")]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def physical_lines(text: str) -> list[str]:
+    """Each line with its own newline (the last may have none)."""
+    return re.findall(r"[^\n]*\n|[^\n]+\Z", text)
+
+
+def oslo_option_lines(text: str, section: str, key: str) -> set[int]:
+    """Numbers of the lines oslo.config reads as the option's assignments (continuation lines included)."""
+    return {line.number for v in ini(text).get_all(section, key) for line in v.lines}
+
+
+def systemd_setting_lines(text: str, section: str, key: str) -> set[int]:
+    """Numbers of the lines of the setting's assignments: systemd continues one past a line ending in an
+    odd number of backslashes, and skips comment lines inside such a continuation."""
+    lines = physical_lines(text)
+    numbers: set[int] = set()
+    for a in parse_unit_file(numbered(text)):
+        if (a.section, a.key) != (section, key):
+            continue
+        n = a.line.number
+        numbers.add(n)
+        while n < len(lines):
+            body = lines[n - 1].rstrip("\r\n")
+            if lines[n - 1].strip()[:1] not in ("#", ";") and (len(body) - len(body.rstrip("\\"))) % 2 == 0:
+                break
+            n += 1
+            numbers.add(n)
+    return numbers
+
+
+def assert_everything_else_byte_for_byte(text: str, out: str, section: str, value: str | None,
+                                         own: Callable[[str], set[int]]) -> None:
+    """Outside the lines the reader attributes to the option, ``out`` is ``text`` byte for byte, except that
+    a new section's header (after a blank line) may end it, and the file's last line gains a newline when a
+    line is added after it."""
+    eol = "\r\n" if text.split("\n", 1)[0].endswith("\r") else "\n"
+    want = [line for n, line in enumerate(physical_lines(text), 1) if n not in own(text)]
+    got = [line for n, line in enumerate(physical_lines(out), 1) if n not in own(out)]
+    if value is not None and want and not want[-1].endswith("\n") and got[: len(want)] != want:
+        want[-1] += eol
+    assert got[: len(want)] == want
+    assert got[len(want):] in ([], [f"[{section}]{eol}"], [eol, f"[{section}]{eol}"])
+
+
 @given(oslo_files(), st.sampled_from([*SECTIONS, "new_section"]), st.sampled_from([*KEYS, "new_key"]),
        st.one_of(st.none(), VALUES.filter(lambda v: v.strip() == v and v[:1] not in "\"'")))
 def test_property_oslo_one_option_changes_and_nothing_else(
@@ -302,7 +355,8 @@ def test_property_oslo_one_option_changes_and_nothing_else(
     others_after = {k: v for k, v in after.items() if k != target}
     assert others_after == others_before
     assert comment_lines(out) == comment_lines(text) == [c for c in comments]
-    assert out.endswith("\n") == text.endswith("\n") or text == ""
+    assert_everything_else_byte_for_byte(text, out, section, new_value,
+                                         lambda t: oslo_option_lines(t, section, key))
     assert set_option(out, section, key, new_value, "oslo") == out  # idempotent
 
 
@@ -341,7 +395,6 @@ def unit_effective(text: str) -> dict[tuple[str, str], str]:
     return {(a.section, a.key): a.value for a in parse_unit_file(numbered(text))}
 
 
-@settings(max_examples=300, deadline=None)
 @given(unit_files(), st.sampled_from([*UNIT_SECTIONS, "Install"]), st.sampled_from([*UNIT_KEYS, "RestartSec"]),
        st.one_of(st.none(), UNIT_VALUES.filter(lambda v: v.strip() == v)))
 def test_property_systemd_one_setting_changes_and_nothing_else(
@@ -352,4 +405,22 @@ def test_property_systemd_one_setting_changes_and_nothing_else(
     assert after.get((section, key)) == new_value
     assert {k: v for k, v in after.items() if k != (section, key)} == {
         k: v for k, v in before.items() if k != (section, key)}
+    assert_everything_else_byte_for_byte(text, out, section, new_value,
+                                         lambda t: systemd_setting_lines(t, section, key))
     assert set_option(out, section, key, new_value, "systemd") == out
+
+
+# -- the same class of bug in the readers: a missing final newline must change nothing they read ---------
+
+
+@given(oslo_files())
+def test_property_oslo_reads_a_file_the_same_without_its_final_newline(file: tuple[str, Sequence[str]]) -> None:
+    text, _ = file
+    bare = text.removesuffix("\n").removesuffix("\r")
+    assert effective(ini(bare)) == effective(ini(bare + ("\r\n" if "\r\n" in text else "\n")))
+
+
+@given(unit_files())
+def test_property_systemd_reads_a_file_the_same_without_its_final_newline(text: str) -> None:
+    bare = text.removesuffix("\n")
+    assert list(parse_unit_file(numbered(bare))) == list(parse_unit_file(numbered(bare + "\n")))

@@ -10,18 +10,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ostriage.remedy.apply import FixError, apply_changes, latest_backup, rollback
 
+if TYPE_CHECKING:
+    from conftest import OtherUser
+
 from .conftest import BACKUPS, ML2, OVERRIDE, SEED, at, chattr, copy_tree, differences, fingerprint, fix_copy, sha256
-
-OSTRIAGE = Path(sys.executable).parent / "ostriage"
-
 
 # -- (a) refused before anything changes ---------------------------------------------------------------
 
@@ -57,60 +57,51 @@ def test_the_command_line_says_so_and_exits_66(seed: Path, cli) -> None:  # type
 
 
 @pytest.fixture
-def nobody_seed() -> Iterator[Path]:
-    """A copy of the seed owned by ``nobody``, outside pytest's root-only temporary directory."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run the apply as an unprivileged user")
-    base = Path(tempfile.mkdtemp(prefix="ostriage-nobody-"))
-    try:
-        base.chmod(0o755)
-        root = copy_tree(SEED, base / "seed")
-        for path in [root, *root.rglob("*")]:
-            os.lchown(path, 65534, 65534)
-        yield root
-    finally:
-        for path in base.rglob("*"):
-            if path.is_dir() and not path.is_symlink():
-                path.chmod(0o755)
-        shutil.rmtree(base)
+def nobody_seed(other_user: OtherUser) -> Iterator[Path]:
+    """A copy of the seed owned by ``nobody``, where nobody can reach it (not pytest's root-only tmp_path)."""
+    base = other_user.mkdtemp("seed-")
+    root = copy_tree(SEED, base / "seed")
+    for path in [root, *root.rglob("*")]:
+        os.lchown(path, other_user.uid, other_user.uid)
+    yield root
+    for path in base.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(base)
 
 
-def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(OSTRIAGE), *args],
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-def test_unprivileged_apply_into_a_read_only_directory_is_refused(nobody_seed: Path) -> None:
+def test_unprivileged_apply_into_a_read_only_directory_is_refused(nobody_seed: Path, other_user: OtherUser) -> None:
     dropins = at(nobody_seed, OVERRIDE).parent
     dropins.chmod(0o555)  # the file is writable, but it is replaced by a rename in its directory
     original = fingerprint(nobody_seed)
-    run = as_nobody("fix", "--root", str(nobody_seed), "--apply")
+    run = other_user.ostriage("fix", "--root", str(nobody_seed), "--apply")
     assert run.returncode == 66, run.stderr
     assert f"{dropins}: cannot write there; nothing was changed" in run.stderr
     assert fingerprint(nobody_seed) == original
     assert not at(nobody_seed, BACKUPS).exists()
 
 
-def test_unprivileged_apply_of_a_read_only_file_is_refused(nobody_seed: Path) -> None:
+def test_unprivileged_apply_of_a_read_only_file_is_refused(nobody_seed: Path, other_user: OtherUser) -> None:
     at(nobody_seed, OVERRIDE).chmod(0o444)
     original = fingerprint(nobody_seed)
-    run = as_nobody("fix", "--root", str(nobody_seed), "--apply")
+    run = other_user.ostriage("fix", "--root", str(nobody_seed), "--apply")
     assert run.returncode == 66, run.stderr
     assert "override.conf: not writable; nothing was changed" in run.stderr
     assert fingerprint(nobody_seed) == original
 
 
-def test_unprivileged_apply_and_rollback_work_where_allowed(nobody_seed: Path) -> None:
+def test_unprivileged_apply_and_rollback_work_where_allowed(nobody_seed: Path, other_user: OtherUser) -> None:
     """The control for the two refusals above: the same user, the same copy, nothing read-only."""
     original = fingerprint(nobody_seed)
-    run = as_nobody("fix", "--root", str(nobody_seed), "--apply")
+    fingerprint_of_the_original = fingerprint(nobody_seed, skip=())
+    run = other_user.ostriage("fix", "--root", str(nobody_seed), "--apply")
     assert run.returncode == 0, run.stderr
     changed = differences(original, fingerprint(nobody_seed))
     assert set(changed) == {ML2.lstrip("/"), OVERRIDE.lstrip("/")}
-    assert all(after is not None and (after.uid, after.gid) == (65534, 65534) for _, after in changed.values())
-    undo = as_nobody("fix", "--root", str(nobody_seed), "--rollback")
+    assert all(after is not None and (after.uid, after.gid) == (other_user.uid,) * 2 for _, after in changed.values())
+    undo = other_user.ostriage("fix", "--root", str(nobody_seed), "--rollback")
     assert undo.returncode == 0, undo.stderr
-    assert fingerprint(nobody_seed) == original
+    assert fingerprint(nobody_seed, skip=()) == fingerprint_of_the_original
 
 
 def test_a_file_changed_between_plan_and_apply_is_refused(seed: Path) -> None:

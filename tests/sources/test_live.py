@@ -5,16 +5,13 @@ from __future__ import annotations
 import grp
 import io
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +20,9 @@ from ostriage.sources import Format, LiveHost
 from ostriage.sources._runner import Finished, subprocess_runner
 from ostriage.sources.catalog import CATALOG
 from ostriage.sources.live import ENVIRONMENT
+
+if TYPE_CHECKING:
+    from conftest import OtherUser
 
 
 @dataclass
@@ -312,37 +312,21 @@ def test_real_runner_missing_program() -> None:
         subprocess_runner(["ostriage-no-such-program"], 1, ENVIRONMENT)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
-def test_real_permission_denied_as_an_ordinary_user() -> None:
+def test_real_permission_denied_as_an_ordinary_user(other_user: OtherUser) -> None:
     """Run as nobody (root reads everything, so chmod alone proves nothing)."""
-    with tempfile.TemporaryDirectory(prefix="ostriage-perm-") as top:
-        root = Path(top)
-        root.chmod(0o755)  # nobody must reach the file to be refused by the file's own mode
-        (root / "etc/neutron").mkdir(parents=True)
-        secret = root / "etc/neutron/neutron.conf"
-        secret.write_text("[database]\nconnection = x\n")
-        os.chown(secret, 0, 4)  # group adm on Debian/Ubuntu; the hint names whatever group it is
-        secret.chmod(0o640)
-        _run_as_nobody(root)
-
-
-def _run_as_nobody(root: Path) -> None:
-    src = Path(__file__).resolve().parents[2] / "src"
+    root = other_user.mkdtemp("perm-")  # nobody must reach the file to be refused by the file's own mode
+    (root / "etc/neutron").mkdir(parents=True)
+    secret = root / "etc/neutron/neutron.conf"
+    secret.write_text("[database]\nconnection = x\n")
+    os.chown(secret, 0, 4)  # group adm on Debian/Ubuntu; the hint names whatever group it is
+    secret.chmod(0o640)
     script = textwrap.dedent(f"""
         from ostriage.sources.live import LiveHost
         host = LiveHost({str(root)!r})
         print(host.read_lines("/etc/neutron/neutron.conf"))
         print(host.problems[0])
     """)
-    result = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script],
-        env={"PYTHONPATH": str(src), "PATH": ENVIRONMENT["PATH"]},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0 and "Permission denied" in result.stderr and "python" in result.stderr.lower():
-        pytest.skip(f"the test's python is not executable by nobody: {result.stderr.strip()}")
+    result = other_user.python_as_nobody("-c", script)
     assert result.returncode == 0, result.stderr
     group = grp.getgrgid(4).gr_name
     assert result.stdout.splitlines() == [

@@ -86,6 +86,31 @@ def test_random_directory(tmp_path: Path) -> None:
     assert str(error.value).startswith(f"{tmp_path}: not a sosreport")
 
 
+def test_a_copy_of_a_hosts_root_points_at_root_option(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+    with pytest.raises(SourceError) as error:
+        open_target(str(tmp_path))
+    assert str(error.value).endswith(f"; it looks like a host's /: read its files with `--root {tmp_path}`")
+
+
+def test_a_copy_of_a_hosts_etc_points_at_root_option_on_its_parent(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(SourceError) as error:
+        open_target(str(tmp_path / "etc"))
+    assert str(error.value).endswith(f"; it looks like a host's /etc: read that host's files with `--root {tmp_path}`")
+
+
+def test_this_hosts_etc_points_at_the_live_mode() -> None:
+    if not Path("/etc/passwd").exists() or (Path("/etc") / "neutron" / "neutron.conf").exists():
+        pytest.skip("this host's /etc is not a plain host's /etc")
+    with pytest.raises(SourceError) as error:
+        open_target("/etc")
+    assert str(error.value).startswith("/etc: not a sosreport")
+    assert str(error.value).endswith("without TARGET ostriage reads this host live, `--root /` its files only")
+
+
 def test_other_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("hello")

@@ -143,9 +143,6 @@ def set_option(text: str, section: str, key: str, value: str | None, dialect: Di
         raise ValueError(f"{key}: a value of one line only, not {value!r}")
     lines = _LINES.findall(text)
     eol = _eol(lines[0]) if lines else "\n"
-    unterminated = bool(lines) and not lines[-1].endswith("\n")
-    if unterminated:
-        lines[-1] += eol
     want_section = _section_key(section, dialect)
     # oslo.config looks an option up under its dest (dashes become underscores) and compares file keys
     # verbatim, so only a file key written with underscores is the option
@@ -172,12 +169,20 @@ def set_option(text: str, section: str, key: str, value: str | None, dialect: Di
                     found.append(_Assignment(start, i + 1))
         i += 1
 
+    if found and value is None:
+        # exactly the assignments' own bytes go: a final line without a newline takes none of the
+        # previous line's with it, so the diff shows the removed lines and nothing else
+        for assignment in reversed(found):
+            del lines[assignment.start:assignment.end]
+        return "".join(lines)
+    # a file whose last line has no newline keeps it that way: terminate it while editing, then take
+    # back that one newline (the edited or added line may be the last one now)
+    unterminated = bool(lines) and not lines[-1].endswith("\n")
+    if unterminated:
+        lines[-1] += eol
     if found and value is not None:
         last = found[-1]
         lines[last.start:last.end] = [_render(want_key, value, lines[last.start], dialect, eol)]
-    elif found:
-        for assignment in reversed(found):
-            del lines[assignment.start:assignment.end]
     elif value is not None:
         new = _render(want_key, value, None, dialect, eol)
         if last_in_section is None:
@@ -187,4 +192,4 @@ def set_option(text: str, section: str, key: str, value: str | None, dialect: Di
         else:
             lines.insert(last_in_section + 1, new)
     out = "".join(lines)
-    return out[: -len(eol)] if unterminated and out.endswith(eol) else out
+    return out[: -len(eol)] if unterminated else out

@@ -28,6 +28,7 @@ from ostriage.remedy.apply import (
     rollback,
     unfinished_backup,
 )
+from ostriage.remedy.copy_backups import dirs_to_make, forget_after_rollback, remember_made_dirs
 from ostriage.remedy.plan import Plan, build_plan
 from ostriage.remedy.verify import Host, Verdict, live_host, verify
 from ostriage.sources import HostTree, LiveHost, SosReport, Source
@@ -143,7 +144,10 @@ def fix(source: Source, options: FixOptions, *, host: Host | None = None,
     if root is None:
         raise FixError(f"{source.label}: a sosreport is evidence, not a host: nothing can be applied to it "
                        "(apply on the host, or on a copy of its files with --root)")
-    result.applied = apply_changes(plan, root, backups_dir(source, options))
+    backups = backups_dir(source, options)
+    made = dirs_to_make(backups, root)
+    result.applied = apply_changes(plan, root, backups)
+    remember_made_dirs(result.applied.backup, made)
     if isinstance(source, LiveHost) and options.root is None:
         since = f"@{int(time.time())}"
         try:
@@ -178,12 +182,16 @@ def _recheck(source: Source, before: Diagnosis) -> list[str]:
 
 def undo(source: Source, options: FixOptions,
          run_commands: Callable[[Sequence[Sequence[str]]], None] = _run_commands) -> tuple[Path, tuple[str, ...]]:
-    """Restore the last applied backup set; on a live host reload and restart what it restarted."""
+    """Restore the last applied backup set; on a live host reload and restart what it restarted (and keep the
+    set, marked rolled-back); in a copy (``--root``) remove the set once every file is back exactly
+    (``copy_backups``): the returned set no longer exists then."""
     backups = backups_dir(source, options)
     backup = latest_backup(backups)
     if backup is None:
         raise FixError(f"{backups}: no applied fix to roll back")
     restored = rollback(backup)
+    if options.root is not None:
+        forget_after_rollback(backup, options.root)
     if isinstance(source, LiveHost) and options.root is None:
         manifest = json.loads((backup / "manifest.json").read_text())
         run_commands(manifest["commands"])

@@ -67,9 +67,31 @@ def open_target(target: str | None) -> Source:
 def _directory(path: Path) -> Source:
     try:
         return SosReport(path)
-    except SourceError:
+    except SourceError as exc:
         if any((path / "etc" / area).is_dir() for area in _HOST_TREE_AREAS):
             return HostTree(path)
         if any((path / name).is_file() for name in _NEUTRON_CONFIG):
             return HostTree(path, mount="/etc/neutron")
+        hint = _host_hint(path)
+        if hint:
+            raise SourceError(f"{exc}; {hint}") from None
         raise
+
+
+#: files every Linux host has in /etc
+_HOST_ETC = ("os-release", "passwd", "hostname")
+
+
+def _host_hint(path: Path) -> str:
+    """What to type instead, when ``path`` looks like a host's / or /etc rather than a sosreport.
+
+    >>> _host_hint(Path("/etc"))
+    'this is /etc of this host: without TARGET ostriage reads this host live, `--root /` its files only'
+    """
+    if (path / "etc").is_dir() and any((path / "etc" / name).exists() for name in _HOST_ETC):
+        return f"it looks like a host's /: read its files with `--root {path}`"
+    if not any((path / name).exists() for name in _HOST_ETC):
+        return ""
+    if path.resolve() == Path("/etc").resolve():
+        return "this is /etc of this host: without TARGET ostriage reads this host live, `--root /` its files only"
+    return f"it looks like a host's /etc: read that host's files with `--root {path.resolve().parent}`"
