@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian's promtool and amtool for the tests of deploy/ (unpacked, not installed: .ci/prometheus-tools)
+PROMTOOLS := $(VENV)/prometheus/.installed
 
 .PHONY: demo test fuzz browser lab lab-down lab-clean lab-test bench clean
 
@@ -16,12 +18,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/ostriage diagnose examples/seed-incident || test $$? -le 2
 
+$(PROMTOOLS): | $(STAMP)
+	.ci/prometheus-tools $(VENV)/prometheus
+
 # the HTML report's browser tests need Debian's chromium: installed as root with apt (new packages only);
 # elsewhere they are skipped, saying why
 browser:
 	@sh tools/install-browser
 
-test: $(STAMP) browser
+test: $(STAMP) $(PROMTOOLS) browser
 	$(BIN)/pytest -q
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests bench

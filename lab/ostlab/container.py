@@ -106,6 +106,9 @@ def boot() -> float:
         binds.append(f"--bind-ro={HOST_CA}:{CONTAINER_CA}")
     from . import engine
     binds += engine.binds()
+    # The kernel log as a controller's root has it (nspawn withholds both): CAP_SYSLOG for dmesg, and
+    # /dev/kmsg read-only, so that services of the container (ostriage watch) see the kernel's OOM kills.
+    binds += ["--capability=CAP_SYSLOG", "--bind-ro=/dev/kmsg"]
     console = (paths.RUN / "console.log").open("w")
     # --register=no/--keep-unit: there is no host systemd or machined here to talk to.
     # No --private-network: the lab shares the host's network namespace, so every service is

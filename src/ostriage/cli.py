@@ -11,11 +11,13 @@ nothing to change or applied and verified, 1 changes planned but not applied, 2 
 66 also when ``--apply`` refuses before writing anything, 74 a write failed midway and every file was
 rolled back automatically, 75 a file is locked by another process (nothing written: try again), 71 a
 write failed midway and the automatic rollback failed too (run ``fix --rollback``).
+``metrics``: 0 once written (the host's health is a metric). ``watch``: 0 when stopped by SIGTERM or Ctrl-C.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import inspect
 import io
 import json
@@ -305,6 +307,93 @@ def fix_cmd(target: str | None, root: str | None, apply: bool, rollback: bool, u
     if result.applied is None:
         sys.exit(1 if result.plan.changes else 0)
     sys.exit(0 if result.verdict is None or result.verdict.ok else 2)
+
+
+@cli.command(name="metrics", epilog=epilog("metrics"))
+@click.argument("target", required=False)
+@_ROOT
+@click.option("--textfile", type=click.Path(dir_okay=False), default=None,
+              help="Write node_exporter's textfile-collector file atomically, e.g. "
+                   "/var/lib/prometheus/node-exporter/ostriage.prom (default: standard output).")
+def metrics_cmd(target: str | None, root: str | None, textfile: str | None) -> None:
+    """The diagnosis as Prometheus metrics (text exposition format); exit 0 once they are written.
+
+    The diagnosis' status is a metric (ostriage_diagnosis_status), not the exit code: a timer that runs
+    this does not fail because the host is unwell.
+    """
+    from ostriage.monitor.exposition import render, write_textfile
+    from ostriage.monitor.snapshot import take
+
+    with _source(target, root) as source:
+        snapshot = take(source)
+    if textfile is None:
+        text = render(snapshot.samples)
+        _write(None, lambda out: out.write(text))
+        return
+    try:
+        write_textfile(textfile, snapshot.samples)
+    except OSError as exc:
+        raise OutputError(f"{textfile}: cannot write ({exc.strerror or exc})") from None
+
+
+def _listen_address(value: str) -> tuple[str, int] | None:
+    if value == "none":
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--listen {value!r}: use HOST:PORT (e.g. 127.0.0.1:9891, [::1]:9891) or none")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@cli.command(name="watch", epilog=epilog("watch"))
+@click.option("--listen", default="127.0.0.1:9891", show_default=True,
+              help="HOST:PORT serving /metrics and /diagnosis, or none.")
+@click.option("--textfile", type=click.Path(dir_okay=False), default=None,
+              help="Also write node_exporter's textfile-collector file after each diagnosis.")
+@click.option("--alertmanager", "alertmanagers", multiple=True, metavar="URL",
+              help="Alertmanager to push crash-loop alerts to (repeat for each member of a cluster).")
+@click.option("--window", type=click.FloatRange(min=10), default=600, show_default=True,
+              help="Seconds in which --kills or --restarts make a crash loop (and quiet ones end it).")
+@click.option("--kills", type=click.IntRange(min=1), default=2, show_default=True,
+              help="OOM kills of one workload in the window that make a crash loop.")
+@click.option("--restarts", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Restarts of one unit in the window that make a crash loop.")
+@click.option("--resend", type=click.FloatRange(min=5), default=60, show_default=True,
+              help="Seconds between sends of a firing alert.")
+@click.option("--rediagnose", type=click.FloatRange(min=10), default=300, show_default=True,
+              help="Seconds between diagnoses while a loop goes on.")
+@click.option("--refresh", type=click.FloatRange(min=0), default=3600, show_default=True,
+              help="Seconds between diagnoses when nothing happens (0: never).")
+@click.option("--instance", default=None, help="The instance label of pushed alerts (default: the host name).")
+@click.option("--journal/--no-journal", default=True, show_default=True, help="Follow the systemd journal.")
+@click.option("--kmsg/--no-kmsg", default=True, show_default=True, help="Follow the kernel log (/dev/kmsg).")
+def watch_cmd(listen: str, textfile: str | None, alertmanagers: tuple[str, ...], window: float, kills: int,
+              restarts: int, resend: float, rediagnose: float, refresh: float, instance: str | None,
+              journal: bool, kmsg: bool) -> None:
+    """Follow this host's journal and kernel log; diagnose crash loops as they start (read-only).
+
+    Serves the diagnosis as Prometheus metrics and pushes each crash loop, with its root cause, chain
+    and fix, to Alertmanager. Runs until SIGTERM or Ctrl-C (exit 0).
+    """
+    import logging
+    import socket
+
+    from ostriage.monitor.detector import LoopPolicy
+    from ostriage.monitor.watch import Watch, WatchOptions
+
+    if not journal and not kmsg:
+        raise UsageError("nothing to follow: --no-journal and --no-kmsg together")
+    logging.basicConfig(level=logging.INFO, format="ostriage watch: %(levelname)s %(message)s", stream=sys.stderr)
+    options = WatchOptions(
+        listen=_listen_address(listen), textfile=textfile, alertmanagers=alertmanagers,
+        policy=LoopPolicy(window=window, kills=kills, restarts=restarts), resend=resend, rediagnose=rediagnose,
+        refresh=refresh, journal=journal, kmsg=kmsg, instance=instance or socket.gethostname())
+    try:
+        Watch(options).run()
+    except OSError as exc:
+        if options.listen is not None and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise UsageError(f"--listen {listen}: {exc.strerror}") from None
+        raise
 
 
 @cli.command(name="rules", epilog=epilog("rules"))

@@ -15,6 +15,8 @@ BY_COMMAND = {
             "71 a write failed midway and so did the automatic rollback (run fix --rollback)",
             "74 a write failed midway; every file was rolled back automatically",
             "75 a file is locked by another process (nothing written; try again)"),
+    "metrics": ("0 the metrics are written, whatever the diagnosis found (ostriage_diagnosis_status says that)",),
+    "watch": ("0 stopped by SIGTERM or Ctrl-C (a clean stop for systemd, not 143 or 130)",),
 }
 
 #: Codes every command shares.

@@ -40,6 +40,7 @@ from ostriage.parsers import (
     ini,
     journal,
     kernel_oom,
+    kmsg,
     meminfo,
     openstack_values,
     oslo_log,
@@ -417,13 +418,31 @@ def test_unit_tables_and_cgroups(lines: list[Line], paths: list[str]) -> None:
         cgroups.unescape_unit(path)
 
 
+def _as_kmsg_record(n: int, line: str) -> str:
+    """A dmesg line as ``/dev/kmsg`` hands it over: ``[ 6241.181046] text`` -> ``6,n,6241181046,-;text``."""
+    m = re.match(r"\[\s*(\d+)\.(\d{6})\] ?(.*)", line)
+    return f"{n % 8},{n},{m[1]}{m[2]},-;{m[3]}" if m else line
+
+
+KMSG = [_as_kmsg_record(n, line) for n, line in enumerate(KERNEL)]
+
+
+@FUZZ
+@given(records=st.lists(texts_of(KMSG), max_size=10), raw=st.binary(max_size=300))
+def test_kmsg(records: list[str], raw: bytes) -> None:
+    for data in [*(r.encode("utf-8", "surrogatepass") for r in records), raw, b"\n".join(r.encode() for r in KMSG[:3])]:
+        record = kmsg.parse_kmsg_record(data)
+        touch(record, set())
+        assert record is None or "\n" not in record.message
+
+
 def test_every_parser_module_has_a_target() -> None:
     """A new parser gets a fuzz target here (the modules this file imports are the list)."""
     parsers = {p.stem for p in (Path(ini.__file__).parent).glob("*.py") if p.stem != "__init__"}
-    targeted = {m.__name__.rsplit(".", 1)[-1] for m in (cgroups, containers, date, ini, journal, kernel_oom, meminfo,
-                                                        openstack_values, oslo_log, ovn_db, ovn_nb, ovs, packages, ps,
-                                                        sockets, systemctl_lists, systemctl_show, timestamps,
-                                                        unit_files, uptime)}
+    targeted = {m.__name__.rsplit(".", 1)[-1] for m in (cgroups, containers, date, ini, journal, kernel_oom, kmsg,
+                                                        meminfo, openstack_values, oslo_log, ovn_db, ovn_nb, ovs,
+                                                        packages, ps, sockets, systemctl_lists, systemctl_show,
+                                                        timestamps, unit_files, uptime)}
     assert parsers == targeted
 
 

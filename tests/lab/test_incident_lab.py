@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import skip_unless_lab_possible
+
 pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,28 +31,16 @@ from ostlab import (  # noqa: E402 - the lab package lives outside src/, on purp
     cgroup,
     container,
     controller,
+    ostriage_install,
     paths,
     safety,
     scenarios,
 )
 
-CONTAINER_VENV = "/opt/ostriage-venv"
-
-
-def _skip_unless_possible() -> None:
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("the lab needs root")
-    if not Path("/sys/fs/cgroup/memory").is_dir():
-        pytest.skip("the lab needs the cgroup v1 memory controller")
-    if shutil.which("apt-get") is None:
-        pytest.skip("the lab needs Debian's apt-get")
-
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[None]:
-    _skip_unless_possible()
+    skip_unless_lab_possible()
     from ostlab.__main__ import cmd_up
 
     # A lab an interrupted run left running (its systemd outlives pytest, in a session of its own) is
@@ -68,16 +58,7 @@ def lab() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def ostriage_inside(lab: None) -> str:
     """ostriage installed in a venv inside the live controller, from this checkout."""
-    cert = f"PIP_CERT={container.CONTAINER_CA} " if Path(container.HOST_CA).exists() else ""
-    # The checkout is bind-mounted read-only; pip builds in-tree, so build from a copy.
-    container.sh(f"rm -rf /tmp/ostriage-src && cp -r {container.CONTAINER_REPO} /tmp/ostriage-src && "
-                 "rm -rf /tmp/ostriage-src/.venv /tmp/ostriage-src/build && "
-                 f"python3 -m venv {CONTAINER_VENV} && "
-                 f"{cert}{CONTAINER_VENV}/bin/pip install -q 'setuptools>=69' wheel && "
-                 # pip's isolated build environment ignores PIP_CERT; build with the venv's own tools.
-                 f"{cert}{CONTAINER_VENV}/bin/pip install -q --no-build-isolation /tmp/ostriage-src",
-                 timeout=900, logname="ostriage-install")
-    return f"{CONTAINER_VENV}/bin/ostriage"
+    return ostriage_install.install()
 
 
 def _diagnosis(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
