@@ -60,7 +60,8 @@ def leader() -> int:
         raise LabError("the lab is not up (run: python3 -m ostlab up)")
     pid = int(st["leader"])
     if not Path(f"/proc/{pid}").exists():
-        raise LabError(f"the lab's systemd (pid {pid}) is gone; run: python3 -m ostlab down && python3 -m ostlab up")
+        raise LabError(f"the lab's systemd (pid {pid}) is gone; `python3 -m ostlab up` tears the rest down "
+                       "and starts anew")
     return pid
 
 
