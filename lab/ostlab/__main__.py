@@ -11,13 +11,22 @@ from .shell import LabError, log
 
 
 def cmd_up(allow_host_upgrades: bool = False) -> None:
-    from . import container, controller, image
+    from . import container, controller, image, safety
     start = time.monotonic()
     built = image.build(allow_host_upgrades)
-    fresh = container.state() is None
-    if fresh:
+    plan = container.found_plan()
+    if plan == "clean":
+        # An interrupted run's overlay may hold a database another neutron release migrated: reusing it
+        # is how `upgrade heads` died on "Duplicate column name". A lab whose systemd is gone cannot be
+        # resumed anyway, so nothing of it is kept.
+        log("a previous lab was left half-up (its systemd is gone); tearing it down first")
+        container.shutdown()
+        safety.assert_nothing_left()
+    if plan != "reuse":
         container._mount_overlay()
-        controller.lay_files()
+    # Also over a running lab: a scenario's files (mac-binding's neutron.conf naming its release's own
+    # database, its ExecStart drop-in) must not reach the db-manage of setup_services.
+    controller.lay_files()
     booted = container.boot()
     services = controller.setup_services()
     log(f"lab up in {time.monotonic() - start:.0f}s (image {built:.0f}s, boot {booted:.0f}s, services {services:.0f}s)")
@@ -31,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                           help="let apt upgrade installed host packages if adding systemd-container or debootstrap "
                                "needs it (without it, ostlab stops and lists them)")
     sub.add_parser("install", parents=[upgrades],
-                   help="build the cached controller image (host packages, debootstrap, venv)")
+                   help="build the cached images: the controller's (host packages, debootstrap, venv) "
+                   "and the Kolla-style neutron-server container's")
     sub.add_parser("up", parents=[upgrades], help="install if needed, boot the controller, prepare MariaDB/OVN/schema")
     sc = sub.add_parser("scenario", help="apply a named scenario and wait until it shows")
     sc.add_argument("name")
@@ -50,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "install":
-            from . import image
-            log(f"image ready in {image.build(args.allow_host_upgrades):.0f}s")
+            from . import image, kolla_image
+            start = time.monotonic()
+            image.build(args.allow_host_upgrades)
+            kolla_image.build()  # `up` leaves it to the first containerised scenario
+            log(f"images ready in {time.monotonic() - start:.0f}s")
         elif args.cmd == "up":
             cmd_up(args.allow_host_upgrades)
         elif args.cmd == "scenario":

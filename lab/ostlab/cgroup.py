@@ -30,9 +30,69 @@ def create(name: str, limit_bytes: int) -> Path:
     return cg
 
 
-def enter_argv(cg: Path, argv: list[str]) -> list[str]:
-    """argv that moves itself into cg before exec, so the process is limited from its first byte."""
-    return ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "ostlab-enter", *argv]
+def enter_argv(cg: Path, argv: list[str], also: tuple[Path, ...] = ()) -> list[str]:
+    """argv that moves itself into cg (and the cgroups `also`) before exec, so the process is
+    limited from its first byte."""
+    moves = " && ".join(f"echo $$ > {c}/cgroup.procs" for c in (cg, *also))
+    return ["sh", "-c", f'{moves} && exec "$@"', "ostlab-enter", *argv]
+
+
+def other_hierarchies() -> list[tuple[Path, str]]:
+    """The v1 hierarchies besides memory (cpu, pids, ...): (mount point, our path in it)."""
+    found = []
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if not controllers or controllers.startswith("name=") or "memory" in controllers.split(","):
+            continue
+        mount = Path("/sys/fs/cgroup") / controllers
+        if mount.is_dir():
+            found.append((mount, path))
+    return found
+
+
+def create_in_others(name: str) -> tuple[Path, ...]:
+    """The cgroup `name` below ours in every other v1 hierarchy (no limits: so that a cgroup
+    namespace rooted there keeps what a container engine creates inside out of the host's tree)."""
+    if not name.startswith(PREFIX):
+        raise ValueError(f"lab cgroups must start with {PREFIX!r}: {name}")
+    made = []
+    for mount, own in other_hierarchies():
+        cg = mount / own.lstrip("/") / name
+        cg.mkdir(exist_ok=True)
+        if (cg / "cpuset.cpus").exists():  # cpuset: a new cgroup has no CPUs or nodes until given some
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                (cg / f).write_text((cg.parent / f).read_text())
+        made.append(cg)
+    return tuple(made)
+
+
+def systemd_hierarchies() -> list[Path]:
+    """Our cgroup in the name=systemd and unified hierarchies, where systemd-nspawn makes the
+    container's `payload` cgroup (and anything the container creates lands below it)."""
+    found = []
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        mount = {"name=systemd": "systemd", "": "unified"}.get(controllers)
+        if mount and (Path("/sys/fs/cgroup") / mount).is_dir():
+            found.append(Path("/sys/fs/cgroup") / mount / path.lstrip("/"))
+    return found
+
+
+def others(name: str) -> list[Path]:
+    return [mount / own.lstrip("/") / name for mount, own in other_hierarchies()]
+
+
+def remove_tree(cg: Path) -> None:
+    """rmdir cg and its descendants, deepest first (their processes must be gone already)."""
+    if not cg.is_dir():
+        return
+    for sub in sorted((p for p in cg.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):  # retried by the parent's rmdir below, which reports
+            sub.rmdir()
+    try:
+        cg.rmdir()
+    except OSError as exc:
+        raise RuntimeError(f"cannot remove cgroup {cg}: {exc}") from exc
 
 
 def pids(cg: Path) -> list[int]:
@@ -76,11 +136,4 @@ def kill_all_and_remove(cg: Path, timeout: float = 30) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.3)
-    # Children first: rmdir only works on empty leaf cgroups.
-    for sub in sorted((p for p in cg.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        with contextlib.suppress(OSError):  # retried by the parent's rmdir below, which reports
-            sub.rmdir()
-    try:
-        cg.rmdir()
-    except OSError as exc:
-        raise RuntimeError(f"cannot remove cgroup {cg}: {exc}") from exc
+    remove_tree(cg)

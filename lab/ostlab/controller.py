@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import config, container, paths
+from . import config, container, engine, paths
 from .shell import LabError, log, wait_for
 
 UNITS = ("neutron-server.service", "neutron-openvswitch-agent.service", "nova-api.service")
@@ -35,6 +35,7 @@ def lay_files() -> None:
     _write("etc/default/openvswitch-switch", config.OVS_DEFAULTS)
     _write("etc/mysql/mariadb.conf.d/99-ostlab.cnf", config.MARIADB_LAB_CNF)
     _write("etc/systemd/system/mariadb.socket.d/ostlab-loopback.conf", config.MARIADB_SOCKET_DROPIN)
+    engine.lay_files()
     for d in ("var/log/neutron", "var/log/nova", "var/lib/neutron/lock"):
         (paths.RUN_ROOT / d).mkdir(parents=True, exist_ok=True)
     # a scenario's own drop-ins (mac-binding's other neutron release) never outlive it
@@ -50,6 +51,31 @@ def write_neutron(n: config.Neutron) -> None:
         _write(DROPIN, dropin)
     elif path.exists():
         shutil.rmtree(path.parent)
+
+
+# The controller's own (packaged-style) neutron and Debian's nova-api: a Kolla or TripleO host has
+# neither. neutron's files come back with the next `lay_files`; nova's packages do not (NOVA_PURGED).
+PACKAGED_NEUTRON = ("etc/neutron", "var/log/neutron", "lib/systemd/system/neutron-server.service",
+                    "lib/systemd/system/neutron-openvswitch-agent.service", "usr/local/sbin/neutron-server-memcg",
+                    "etc/systemd/system/neutron-server.service.d", "etc/systemd/system/nova-api.service.d",
+                    "etc/nova", "var/log/nova")
+NOVA_PACKAGES = "nova-api nova-common python3-nova"
+NOVA_PURGED = paths.RUN / "nova-purged"
+
+
+def remove_packaged_openstack() -> None:
+    """Before a containerised scenario: the only OpenStack service on the host is then the container's,
+    as on a Kolla or TripleO controller (MariaDB, OVN and Open vSwitch stay packaged)."""
+    if not NOVA_PURGED.exists():  # first: nova-common's postrm wants its /etc/nova to remove
+        container.sh(f"DEBIAN_FRONTEND=noninteractive dpkg --purge {NOVA_PACKAGES}", timeout=300,
+                     logname="nova-purge")
+        NOVA_PURGED.touch()
+    for rel in PACKAGED_NEUTRON:
+        path = paths.RUN_ROOT / rel
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def setup_services() -> float:

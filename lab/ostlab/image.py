@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import time
+from pathlib import Path
 
 from . import cgroup, hostapt, paths
 from .shell import LabError, log, run
@@ -36,8 +37,8 @@ def host_packages(allow_upgrades: bool = False) -> None:
     hostapt.install(missing, allow_upgrades=allow_upgrades)
 
 
-def _in_image(script: str, logname: str, timeout: float = 1800) -> None:
-    """Run a shell script inside the (not booted) image, confined to a memory cgroup."""
+def _in_image(script: str, logname: str, timeout: float = 1800, root: Path = paths.IMAGE_ROOT) -> None:
+    """Run a shell script inside the (not booted) image (or another root), confined to a memory cgroup."""
     cg = cgroup.create("ostlab_build", BUILD_LIMIT)
     # pip must trust what the host trusts (a site may reach PyPI through a TLS-inspecting proxy
     # whose CA is only in the host's bundle); lend the bundle read-only instead of editing the image.
@@ -46,7 +47,7 @@ def _in_image(script: str, logname: str, timeout: float = 1800) -> None:
         trust = [f"--bind-ro={HOST_CA_BUNDLE}:/run/host-ca-bundle.crt", "--setenv=PIP_CERT=/run/host-ca-bundle.crt"]
     try:
         run(cgroup.enter_argv(cg, [
-            "systemd-nspawn", "-q", "-D", str(paths.IMAGE_ROOT), "--register=no", "--keep-unit",
+            "systemd-nspawn", "-q", "-D", str(root), "--register=no", "--keep-unit",
             f"--bind={paths.APT_ARCHIVES}:/var/cache/apt/archives",
             f"--bind={paths.PIP_CACHE}:/root/.cache/pip", *trust,
             "--setenv=DEBIAN_FRONTEND=noninteractive", "/bin/sh", "-euc", script,
@@ -68,21 +69,29 @@ def debootstrap() -> None:
     open(_stamp("debootstrap"), "w").close()
 
 
-def packages() -> None:
-    # The stamp names the package list, so adding a package re-runs apt (which skips what is there).
-    stamp = _stamp("packages-" + hashlib.sha1(" ".join(sorted(CONTAINER_PACKAGES)).encode()).hexdigest()[:10])
-    if os.path.exists(stamp):
-        return
-    log("apt-get install in the image: " + " ".join(CONTAINER_PACKAGES))
-    # policy-rc.d keeps package scripts from starting daemons during the build; it is removed after.
-    _in_image(f"""
+def apt_install(packages: list[str]) -> str:
+    """Shell lines installing packages in a root being built; policy-rc.d keeps package scripts
+    from starting daemons during the build, and is removed after."""
+    return f"""
         printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
         apt-get -q update
-        apt-get -y -q install --no-install-recommends {' '.join(CONTAINER_PACKAGES)}
+        apt-get -y -q install --no-install-recommends {' '.join(packages)}
         rm -f /usr/sbin/policy-rc.d
-        echo {paths.MACHINE} > /etc/hostname
-    """, "image-apt")
+    """
+
+
+def _apt_step(name: str, packages: list[str], logname: str, then: str = "") -> None:
+    # The stamp names the package list, so adding a package re-runs apt (which skips what is there).
+    stamp = _stamp(f"{name}-" + hashlib.sha1(" ".join(sorted(packages)).encode()).hexdigest()[:10])
+    if os.path.exists(stamp):
+        return
+    log("apt-get install in the image: " + " ".join(packages))
+    _in_image(apt_install(packages) + then, logname)
     open(stamp, "w").close()
+
+
+def packages() -> None:
+    _apt_step("packages", CONTAINER_PACKAGES, "image-apt", f"echo {paths.MACHINE} > /etc/hostname\n")
 
 
 def neutron_venv() -> None:
@@ -123,6 +132,15 @@ def nova_api() -> None:
     open(stamp, "w").close()
 
 
+# Kolla and TripleO run their services with a container engine on the controller: Debian's podman.
+# Its own step (and stamp), so the package list's stamp of images built before stays valid.
+ENGINE_PACKAGES = ["podman", "conmon", "crun", "containernetworking-plugins"]
+
+
+def container_engine() -> None:
+    _apt_step("engine", ENGINE_PACKAGES, "image-engine")
+
+
 def build(allow_host_upgrades: bool = False) -> float:
     """Idempotent: each step is skipped when its stamp exists. Returns seconds spent."""
     start = time.monotonic()
@@ -133,6 +151,7 @@ def build(allow_host_upgrades: bool = False) -> float:
     packages()
     neutron_venv()
     nova_api()
+    container_engine()
     if not paths.IMAGE_ROOT.is_dir():
         raise LabError(f"image missing after build: {paths.IMAGE_ROOT}")
     return time.monotonic() - start

@@ -15,6 +15,8 @@ _REAPED = re.compile(r"oom_reaper: reaped process (\d+) ")
 # Every lab memory cgroup path contains this (container.CGROUP_NAME), nested under the host's.
 LAB_MARKER = "/ostlab_controller/"
 NEUTRON_MARKER = LAB_MARKER + "system.slice/neutron-server.service"
+# podman's cgroupfs manager: /libpod_parent/libpod-<64-hex id> below the controller's cgroup.
+CONTAINER_MARKER = LAB_MARKER + "libpod_parent/libpod-"
 
 
 def uptime() -> float:
@@ -60,5 +62,5 @@ def blocks(dmesg: str, marker: str, since: float = 0.0) -> tuple[list[str], int,
     return out, kept, dropped
 
 
-def neutron_kills_since(since: float) -> int:
-    return blocks(host_dmesg(), NEUTRON_MARKER, since)[1]
+def kills_since(since: float, marker: str = NEUTRON_MARKER) -> int:
+    return blocks(host_dmesg(), marker, since)[1]

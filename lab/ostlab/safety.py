@@ -36,6 +36,7 @@ def assert_nothing_left() -> None:
     if container.controller_cgroup().exists():
         raise LabError(f"cgroup left: {container.controller_cgroup()}")
     left = [p for p in cgroup.MEMORY_ROOT.joinpath(cgroup.own_path().lstrip('/')).glob("ostlab_controller*")]
+    left += [p for p in cgroup.others(container.CGROUP_NAME) if p.exists()] + container.podman_leftovers()
     if left:
         raise LabError(f"cgroups left: {left}")
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import config, container, controller, mac_binding, oom, paths
+from . import config, container, controller, deployments, engine, mac_binding, oom, paths
 from .shell import LabError, log
 
 # The incident's value. It OOMs fast at 2G with two lazy uWSGI workers: each worker first builds a
@@ -46,6 +46,14 @@ def started_uptime() -> float:
     return 0.0
 
 
+def last_scenario() -> str | None:
+    """The name of the scenario applied last on the live lab, if any."""
+    if SCENARIO_STATE.exists():
+        name: str = json.loads(SCENARIO_STATE.read_text())["name"]
+        return name
+    return None
+
+
 def log_has(rel: str, text: str) -> bool:
     return controller.exists(rel) and text in controller.read(rel)
 
@@ -54,13 +62,14 @@ def log_has(rel: str, text: str) -> bool:
 class Run:
     """When the scenario started, so checks count only what this scenario caused."""
 
+    marker: str = oom.NEUTRON_MARKER
     started_uptime: float = field(default_factory=oom.uptime)
     started: float = field(default_factory=time.monotonic)
 
     def oom_kills(self) -> int:
         # The kernel's own records: the unit's memory cgroup is recreated on every start, so its
         # oom_kill counter only covers the current start.
-        return oom.neutron_kills_since(self.started_uptime)
+        return oom.kills_since(self.started_uptime, self.marker)
 
 
 Check = Callable[[Run], bool]
@@ -80,6 +89,14 @@ def api_answers(code: int) -> Check:
 
 def log_contains(rel: str, text: str) -> Check:
     return lambda run: log_has(rel, text)
+
+
+def file_count_at_least(path: str, text: str, n: int) -> Check:
+    """text seen n times in a file of the controller, read there (it may be on a bind mount)."""
+    def check(run: Run) -> bool:
+        out = container.sh(f"grep -cF '{text}' {path}", check=False, logname=None).stdout.strip()
+        return int(out or 0) >= n
+    return check
 
 
 def journal_count_at_least(unit: str, text: str, n: int) -> Check:
@@ -113,8 +130,12 @@ class Scenario:
     timeout: float = 300
     steady_seconds: float = 0   # healthy: keep watching that nothing restarts
     nova_pokes: bool = False
+    style: str | None = None    # neutron-server in a podman container, deployed as deployments.STYLES[style]
     #: set-up run before the units start (after the scenario's files are laid); returns what it did
     prepare: Callable[[], dict[str, Any]] | None = None
+
+    def deployment(self) -> deployments.Deployment | None:
+        return deployments.STYLES[self.style](self.neutron.vni_ranges) if self.style else None
 
 
 AGENT_CHECK = ("agent logged 'Bridge br-ex for physical network phynet2 does not exist. Agent terminated!'",
@@ -122,6 +143,13 @@ AGENT_CHECK = ("agent logged 'Bridge br-ex for physical network phynet2 does not
 NOVA_CHECK = ("nova-api logged 'Unexpected exception in API method' with ConnectFailure and 'Unexpected API Error'",
               lambda run: log_has(NOVA_LOG, "ConnectFailure: Unable to establish connection to "
                                   "http://127.0.0.1:9696/v2.0/") and log_has(NOVA_LOG, "Unexpected API Error"))
+
+def _in_container(style: str, summary: str, loop: tuple[str, Check], timeout: float = 300) -> Scenario:
+    """The seed incident (ML2/OVN, the incident's range) with neutron-server in a podman container."""
+    return Scenario(f"{style}-seed", "the incident in " + summary, config.Neutron(vni_ranges=INCIDENT_RANGE), (),
+                    (("kernel OOM-killed in the container's cgroup >= 4 times", oom_kills_at_least(4)), loop),
+                    timeout=timeout, style=style)
+
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario(
@@ -176,6 +204,17 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         config.Neutron(),
         ("nova-api.service",),
         (NOVA_CHECK,), timeout=120, nova_pokes=True),
+    _in_container(
+        "kolla", "Kolla's neutron_server container (podman, kolla-neutron_server-container.service, uWSGI master "
+        "+ 2 lazy workers, --memory 2g): vni_ranges 1:16777215; the kernel kills workers, the master respawns "
+        "them, the container keeps running",
+        ("uWSGI's log: killed workers respawned >= 4 times",
+         file_count_at_least(deployments.kolla(INCIDENT_RANGE).uwsgi_log, "DAMN ! worker", 4))),
+    _in_container(
+        "tripleo", "TripleO's neutron_api container (podman, tripleo_neutron_api.service, one uWSGI process, "
+        "--memory 2g): vni_ranges 1:16777215; each kill ends the container (exit 137) and systemd starts it again",
+        ("tripleo_neutron_api.service NRestarts >= 3", restarts_at_least("tripleo_neutron_api.service", 3)),
+        timeout=480),
 )}
 
 
@@ -185,16 +224,27 @@ def apply(name: str) -> dict[str, Any]:
         raise LabError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
     sc = SCENARIOS[name]
     log(f"scenario {name}: {sc.summary}")
+    deployments.remove_all()
     controller.reset_logs()
     controller.lay_files()
     controller.write_neutron(sc.neutron)
+    dep = sc.deployment()
+    if dep:
+        controller.remove_packaged_openstack()
+    elif "nova-api.service" in sc.units and controller.NOVA_PURGED.exists():
+        raise LabError(f"scenario {name} needs nova-api, which a containerised scenario removed from this lab: "
+                       "run `ostlab down` and `ostlab up` first")
     container.sh("systemctl daemon-reload")
     prepared = sc.prepare() if sc.prepare else {}
     if sc.prepare:
         container.sh("systemctl daemon-reload")
-    run = Run()
+    unit = dep.unit if dep else "neutron-server.service"
+    run = Run(marker=oom.CONTAINER_MARKER if dep else oom.NEUTRON_MARKER)
     SCENARIO_STATE.write_text(json.dumps({"name": name, "started_uptime": run.started_uptime}))
-    container.sh("systemctl start " + " ".join(sc.units))
+    if dep:
+        deployments.deploy(dep)
+    if sc.units:
+        container.sh("systemctl start " + " ".join(sc.units))
     pending = list(sc.checks)
     deadline = time.monotonic() + sc.timeout
     while pending:
@@ -202,9 +252,9 @@ def apply(name: str) -> dict[str, Any]:
             raise LabError(f"scenario {name}: not seen within {sc.timeout:.0f}s: " + "; ".join(d for d, _ in pending))
         if sc.nova_pokes and int(time.monotonic() - run.started) % 10 < 2:
             poke_nova()  # every ~10 s, like a dashboard refreshing
-        if "neutron-server.service" in sc.units and show("neutron-server.service").get("ActiveState") == "failed":
-            tail = container.sh("journalctl -u neutron-server -n 4 --no-pager -o cat", check=False).stdout
-            raise LabError(f"scenario {name}: neutron-server.service failed for good: {' | '.join(tail.splitlines())}")
+        if (dep or unit in sc.units) and show(unit).get("ActiveState") == "failed":
+            tail = container.sh(f"journalctl -u {unit} -n 4 --no-pager -o cat", check=False).stdout
+            raise LabError(f"scenario {name}: {unit} failed for good: {' | '.join(tail.splitlines())}")
         for item in list(pending):
             if item[1](run):
                 log(f"  seen after {time.monotonic() - run.started:.0f}s: {item[0]}")
@@ -218,7 +268,9 @@ def apply(name: str) -> dict[str, Any]:
             raise LabError(f"scenario {name}: not steady (NRestarts {before} -> {after}, oom kills {run.oom_kills()})")
         log(f"  steady for {sc.steady_seconds:.0f}s (NRestarts {after}, no OOM kill)")
     result = {"scenario": name, "seconds": round(time.monotonic() - run.started, 1),
-              "oom_kills": run.oom_kills(), "neutron_server": show("neutron-server.service"),
+              "oom_kills": run.oom_kills(), "neutron_server": show(unit),
               "api_status": http_status(f"{paths.API_URL}/v2.0/networks"), **prepared}
+    if dep:
+        result["container"] = {"name": dep.container, **engine.state(dep.container)}
     log(f"scenario {name} reached in {result['seconds']}s: {result}")
     return result

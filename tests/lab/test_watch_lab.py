@@ -37,12 +37,18 @@ def stack() -> Iterator[monitoring.Stack]:
     skip_unless_lab_possible()
     from ostlab.__main__ import cmd_up
 
-    cmd_up()
-    stack = monitoring.Stack(ostriage=ostriage_install.install())
+    # What an interrupted run left (its Prometheus and Alertmanager in sessions of their own, a lab whose
+    # systemd outlives pytest) would hold the ports and the lab in an unknown state: start from nothing.
+    stack = monitoring.Stack()
+    stack.stop()
+    container.shutdown()
     try:
+        cmd_up()
+        stack.ostriage = ostriage_install.install()
         stack.start()
         yield stack
     finally:
+        # also when cmd_up or the install failed, so that the next run does not find them half-up
         stack.stop()
         container.shutdown()
 
