@@ -7,7 +7,6 @@ keystone is an answer). Time and commands are injected so the logic is tested wi
 
 from __future__ import annotations
 
-import http.client
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +39,8 @@ def _run(argv: Sequence[str]) -> str:
 
 
 def _http_answers(host: str, port: int) -> bool:
+    import http.client  # only a live fix --apply asks; diagnose imports this module and never does (ssl, email)
+
     conn = http.client.HTTPConnection(host, port, timeout=5)
     try:
         conn.request("GET", "/")
