@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 
 import pytest
@@ -148,3 +149,35 @@ def test_a_pax_header_with_only_times_leaves_the_member_as_its_header_says() -> 
     data = buf.getvalue()
     assert b"mtime=" in data
     assert _read(data)[0] == [("sosreport-host/version.txt", tarfile.REGTYPE, 3, "", b"4.5")]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_members_passed_over_by_name_are_counted_and_the_rest_stays_in_step(fmt: int) -> None:
+    """Every kind of member (long names, links, devices, data of each size) passed over without being built."""
+    kept = ("sosreport-host/version.txt", tarfile.REGTYPE, b"sosreport: 4.5\n", "")
+    passed = [(m[0].replace("sosreport-host/", "sosreport-host/sys/", 1), *m[1:]) for m in MEMBERS[1:]
+              if fmt != tarfile.USTAR_FORMAT or (len(m[0]) < 200 and len(m[3]) < 100)]
+    data = _archive(fmt, [*passed, kept, *passed, kept])
+    # a directory whose header declares a size: nothing follows it (as tarfile reads it)
+    sized_dir = tarfile.TarInfo("sosreport-host/sys/block")
+    sized_dir.type, sized_dir.size = tarfile.DIRTYPE, 1024
+    data = sized_dir.tobuf(format=fmt) + data
+    reader = TarReader(io.BufferedReader(io.BytesIO(data)))  # type: ignore[arg-type]
+    reader.skip, reader.skip_until = re.compile(rb"sosreport-host/sys/"), 10_000
+    members = []
+    while (member := reader.next()) is not None:
+        body = io.BytesIO()
+        reader.copy_to(body, member.size)
+        members.append((member.name, body.getvalue()))
+    assert members == [(kept[0], kept[2])] * 2
+    assert reader.members == 2 * len(passed) + 3
+    assert reader.stopped_by is None
+
+
+def test_members_past_the_skipping_limit_are_returned() -> None:
+    data = _archive(tarfile.GNU_FORMAT, [(f"sosreport-host/sys/{i}", tarfile.REGTYPE, b"x", "") for i in range(5)])
+    reader = TarReader(io.BufferedReader(io.BytesIO(data)))  # type: ignore[arg-type]
+    reader.skip, reader.skip_until = re.compile(rb"sosreport-host/sys/"), 3
+    first = reader.next()
+    assert first is not None and first.name == "sosreport-host/sys/3"
+    assert reader.members == 4

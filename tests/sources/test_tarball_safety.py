@@ -31,7 +31,8 @@ def test_minimal_report_opens(make_tar: MakeTar) -> None:
         assert report.collected_at() is not None
 
 
-@pytest.mark.parametrize("name", ["../evil", f"{TOP}/../../evil", f"{TOP}/etc/../../../evil"])
+@pytest.mark.parametrize("name", ["../evil", f"{TOP}/../../evil", f"{TOP}/etc/../../../evil",
+                                  f"{TOP}/sys/fs/../../../evil"])
 def test_path_traversal_member_is_skipped(make_tar: MakeTar, tmp_path: Path, name: str) -> None:
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -355,3 +356,16 @@ def test_modes_from_the_archive_are_not_applied(tmp_path: Path) -> None:
         unpacked = report.root / "etc/neutron/neutron.conf"
         assert unpacked.read_bytes() == b"[DEFAULT]"
         assert unpacked.stat().st_mode & 0o7002 == 0
+
+
+def test_members_under_unread_top_directories_still_count_and_dot_paths_still_unpack(make_tar: MakeTar) -> None:
+    """Members under a top directory no area starts with (sys/, the bulk of a report) are passed over by
+    name; they still count towards the member cap, and a name that only looks unread (``./etc``) is not."""
+    members = (*MINIMAL, *(file(f"{TOP}/sys/fs/cgroup/memory/{i}", b"0\n") for i in range(20)),
+               file(f"{TOP}/./etc/neutron/neutron.conf", "[DEFAULT]\n"))
+    with SosReport(make_tar(*members)) as report:
+        assert report.read_lines("/etc/neutron/neutron.conf") is not None
+        assert not (report.root / "sys").exists()
+        assert report.problems == []
+    with SosReport(make_tar(*members), limits=Limits(max_members=10)) as report:
+        assert f"more than 10 members; stopped reading at '{TOP}/sys/fs/cgroup/memory/7'" in messages(report)

@@ -6,7 +6,8 @@ that costs as much as the decompression itself. This reader takes the stream in 
 (``read1``: what one step of the decompressor gives, so data before a damaged spot is never lost to a
 read-ahead that fails), converts only what the extraction looks at (name, link, size, type, sparseness)
 and skips unwanted data without copying it. Members come out as ``tarfile.TarInfo`` so the extraction's
-type tests stay tarfile's own.
+type tests stay tarfile's own. Members whose raw name matches ``skip`` are counted and passed over without
+being built at all.
 
 Formats: POSIX ustar (with its name prefix), GNU (long names and links, old sparse files with their
 extension blocks) and pax (``path``, ``linkpath``, ``size``, GNU sparse keys; global records apply to every
@@ -19,8 +20,10 @@ propagate as the decompressor raises them.
 
 from __future__ import annotations
 
+import re
 import tarfile
 from typing import Protocol
+from zlib import adler32
 
 __all__ = ["MAX_METADATA", "TarReader"]
 
@@ -29,8 +32,6 @@ _CHUNK = 1024 * 1024
 #: largest long name or pax header believed (real ones are a few hundred bytes; they are held in memory)
 MAX_METADATA = 1024 * 1024
 _ZERO_BLOCK = bytes(BLOCK)
-#: what the pax keys read here contain (``path``, ``linkpath``, ``size``, ``GNU.sparse.*``)
-_PAX_KEYS = (b"path=", b"size=", b"GNU.sparse.")
 _USTAR = b"ustar\x00"
 _LONG_NAME, _LONG_LINK = tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK
 _PAX = frozenset({tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE})
@@ -47,6 +48,10 @@ class _Writer(Protocol):
     def write(self, data: bytes | memoryview, /) -> int: ...
 
 
+#: what ``_header`` returns for a member passed over by ``TarReader.skip``
+_SKIPPED = tarfile.TarInfo("(skipped)")
+
+
 class _Damaged(Exception):
     """A header that is not a tar header."""
 
@@ -57,6 +62,12 @@ class TarReader:
 
     def __init__(self, stream: _Reader) -> None:
         self._stream = stream
+        #: raw names (bytes, as in the header) of members to pass over without building them; set by the
+        #: caller once it knows what it wants, applied while ``members`` is under ``skip_until``
+        self.skip: re.Pattern[bytes] | None = None
+        self.skip_until = 0
+        #: members read so far, skipped or returned
+        self.members = 0
         self._buf = b""
         self._pos = 0
         self._left = 0  # data (with its padding) of the current member not yet consumed
@@ -106,6 +117,20 @@ class TarReader:
             raise EOFError("unexpected end of data")
         return data[:size]
 
+    def _block(self) -> bytes:
+        """The next header block (read once per header: the common case is inlined from ``_take``)."""
+        pos = self._pos
+        if pos + BLOCK <= len(self._buf):
+            self._pos = pos + BLOCK
+            self.offset += BLOCK
+            return self._buf[pos:pos + BLOCK]
+        block = self._take(BLOCK)
+        if not block:
+            raise _Damaged("ends without the end-of-archive block")
+        if len(block) < BLOCK:
+            raise _Damaged("truncated header")
+        return block
+
     # -- members -------------------------------------------------------------------------------
     def next(self) -> tarfile.TarInfo | None:
         """The next member, or ``None`` at the end (see ``stopped_by``)."""
@@ -114,7 +139,12 @@ class TarReader:
         if self._ended or self.stopped_by is not None:
             return None
         try:
-            return self._header()
+            while True:
+                member = self._header()
+                if member is not _SKIPPED:
+                    return member
+                self._skip(self._left)
+                self._left = 0
         except _Damaged as exc:
             self.stopped_by = str(exc)
             return None
@@ -134,14 +164,11 @@ class TarReader:
             size -= n
 
     def _header(self) -> tarfile.TarInfo | None:
+        """The next member, ``None`` at the end-of-archive block, or ``_SKIPPED`` (its data left to skip)."""
         pax = dict(self._global)
         long_name = long_link = None
         while True:
-            block = self._take(BLOCK)
-            if not block:
-                raise _Damaged("ends without the end-of-archive block")
-            if len(block) < BLOCK:
-                raise _Damaged("truncated header")
+            block = self._block()
             if block == _ZERO_BLOCK:
                 self._ended = True
                 return None
@@ -162,34 +189,43 @@ class TarReader:
                 else:
                     pax.update(_pax_records(data))
                 continue
+            self.members += 1
+            if self.skip is not None and self.members <= self.skip_until:
+                name = pax.get("path", long_name)
+                raw = _raw_name(block) if name is None else name.encode("utf-8", "surrogateescape")
+                if self.skip.match(raw):
+                    directory = kind == tarfile.AREGTYPE and _raw_name(block).endswith(b"/")
+                    self._left = 0 if directory else _padded(self._data_size(block, kind, size, pax))
+                    return _SKIPPED
             return self._member(block, kind, size, pax, long_name, long_link)
 
     def _member(self, block: bytes, kind: bytes, size: int, pax: dict[str, str], long_name: str | None,
                 long_link: str | None) -> tarfile.TarInfo:
-        name = _text(block[0:100].split(b"\x00", 1)[0])
-        if block[257:263] == _USTAR and block[345] != 0:
-            name = _text(block[345:500].split(b"\x00", 1)[0]) + "/" + name
+        name = _text(_raw_name(block))
         if kind == tarfile.AREGTYPE and name.endswith("/"):
             kind = tarfile.DIRTYPE
         member = tarfile.TarInfo(pax.get("path", long_name or name))
         member.type = kind
         member.linkname = pax.get("linkpath", long_link or _text(block[157:257].split(b"\x00", 1)[0]))
-        if "size" in pax:
-            try:
-                size = int(pax["size"])
-            except ValueError:
-                raise _Damaged("invalid pax size") from None
         if kind == tarfile.GNUTYPE_SPARSE or any(k.startswith("GNU.sparse.") for k in pax):
             member.sparse = b""  # never unpacked: marking it (not None) is enough
-        if kind == tarfile.GNUTYPE_SPARSE and block[482]:
-            self._skip_sparse_extensions()
-        if kind in _NO_DATA:
-            size = 0
+        size = self._data_size(block, kind, size, pax)
         member.size = size
         if member.isdir():
             member.name = member.name.rstrip("/")
         self._left = _padded(size)
         return member
+
+    def _data_size(self, block: bytes, kind: bytes, size: int, pax: dict[str, str]) -> int:
+        """The size of the data after the header (reading past old GNU sparse extension blocks)."""
+        if "size" in pax:
+            try:
+                size = int(pax["size"])
+            except ValueError:
+                raise _Damaged("invalid pax size") from None
+        if kind == tarfile.GNUTYPE_SPARSE and block[482]:
+            self._skip_sparse_extensions()
+        return 0 if kind in _NO_DATA else size
 
     def _skip_sparse_extensions(self) -> None:
         while True:
@@ -198,6 +234,13 @@ class TarReader:
                 raise _Damaged("truncated sparse header")
             if not block[504]:
                 return
+
+
+def _raw_name(block: bytes) -> bytes:
+    name = block[0:100].split(b"\x00", 1)[0]
+    if block[257:263] == _USTAR and block[345] != 0:
+        return block[345:500].split(b"\x00", 1)[0] + b"/" + name
+    return name
 
 
 def _padded(size: int) -> int:
@@ -214,16 +257,24 @@ def _number(field: bytes) -> int:
         return int.from_bytes(field[1:], "big")
     if field[0] & 0x80:
         raise _Damaged("invalid header")  # negative base-256: no size or mode is negative
-    text = field.split(b"\x00", 1)[0].strip()
+    text = field.split(b"\x00", 1)[0]
     try:
-        return int(text, 8) if text else 0
+        return int(text, 8)  # int() takes the blanks around the digits itself
     except ValueError:
+        if not text.strip():
+            return 0
         raise _Damaged("invalid header") from None
+
+
+def _byte_sum(data: bytes) -> int:
+    """``sum(data)`` for up to 512 bytes, in a tenth of the time: Adler-32's low half is 1 + the byte sum
+    modulo 65521, exact for 256 bytes (at most 65,280)."""
+    return (adler32(data[:256]) & 0xFFFF) + (adler32(data[256:]) & 0xFFFF) - 2
 
 
 def _check_sum(block: bytes) -> None:
     stored = _number(block[148:156])
-    unsigned = sum(block) - sum(block[148:156]) + 8 * 0x20
+    unsigned = _byte_sum(block) - sum(block[148:156]) + 8 * 0x20
     if stored == unsigned:
         return
     # some old tars summed the bytes as signed chars
@@ -236,7 +287,7 @@ def _pax_records(data: bytes) -> dict[str, str]:
     """``LENGTH key=value\\n`` records; a malformed one ends the header as damaged. Only the keys read
     here matter: a header without them (Python's tarfile writes one with ``mtime`` for every member it
     adds, as sos does) is not parsed."""
-    if not any(key in data for key in _PAX_KEYS):
+    if b"path=" not in data and b"size=" not in data and b"GNU.sparse." not in data:
         return {}
     records: dict[str, str] = {}
     pos = 0
