@@ -29,6 +29,7 @@ import argparse
 import compileall
 import json
 import lzma
+import multiprocessing
 import os
 import platform
 import shutil
@@ -184,6 +185,32 @@ def full_sys(work: Path, repeat: int, directory: Path) -> None:
     ratio("tarball / directory", s["ostriage, tarball"], s["ostriage, directory"])
 
 
+def _xz_flood(bundle: Path) -> None:
+    with lzma.open(bundle / "var/log/neutron/neutron-server.log.2.xz", "wb", preset=6) as out:
+        block = _FLOOD_LINE * 100_000
+        for _ in range(380):
+            out.write(block)
+
+
+def _kill_flood(bundle: Path) -> None:
+    # the seed's clock: its dmesg puts kill 1 at 6241 s after a boot at 04:09:07
+    with open(bundle / "var/log/kern.log", "w") as out:
+        for i in range(1_000_000):
+            mono = 1000 + i * 0.005
+            at = time.gmtime(14947 + int(mono))
+            stamp = (f"Nov 25 {at.tm_hour:02d}:{at.tm_min:02d}:{at.tm_sec:02d} ostlab-controller kernel: "
+                     f"[{mono:12.6f}]")
+            out.write(f"{stamp} uwsgi invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
+                      "oom_score_adj=0\n"
+                      f"{stamp} Memory cgroup out of memory: Killed process {30000 + i} (uwsgi) "
+                      f"total-vm:2147412kB, anon-rss:{1900000 + i % 90000}kB, file-rss:20888kB, shmem-rss:0kB, "
+                      "UID:0 pgtables:4096kB oom_score_adj:0\n")
+
+
+def _journal_flood(bundle: Path) -> None:
+    flood_journal(bundle, 250_000)
+
+
 def floods(work: Path) -> None:
     section("4. floods: peak RSS and root cause (one run each)")
     seed = run_once([*ostriage(), "diagnose", "--format", "json", str(SEED)], keep_output=True)
@@ -193,7 +220,14 @@ def floods(work: Path) -> None:
         if not (bundle / ".made").exists():
             shutil.rmtree(bundle, ignore_errors=True)
             shutil.copytree(SEED, bundle, symlinks=True)
-            make(bundle)
+            # Made in a process of its own: Linux carries a parent's peak RSS into every child it starts
+            # (execve keeps the forked memory's high-water mark in ru_maxrss), so a bench grown by xz's
+            # 94 MiB compressor would put its own peak under every later measurement.
+            maker = multiprocessing.get_context("spawn").Process(target=make, args=(bundle,))
+            maker.start()
+            maker.join()
+            if maker.exitcode != 0:
+                raise SystemExit(f"making {bundle} failed (exit {maker.exitcode})")
             (bundle / ".made").touch()
         sample = run_once([*ostriage(), "diagnose", "--format", "json", str(bundle)], keep_output=True)
         doc = json.loads(sample.stdout)
@@ -203,32 +237,9 @@ def floods(work: Path) -> None:
         for problem in doc["problems"]:
             print(f"      noted: {problem}")
 
-    def xz_flood(bundle: Path) -> None:
-        with lzma.open(bundle / "var/log/neutron/neutron-server.log.2.xz", "wb", preset=6) as out:
-            block = _FLOOD_LINE * 100_000
-            for _ in range(380):
-                out.write(block)
-
-    def kill_flood(bundle: Path) -> None:
-        # the seed's clock: its dmesg puts kill 1 at 6241 s after a boot at 04:09:07
-        with open(bundle / "var/log/kern.log", "w") as out:
-            for i in range(1_000_000):
-                mono = 1000 + i * 0.005
-                at = time.gmtime(14947 + int(mono))
-                stamp = (f"Nov 25 {at.tm_hour:02d}:{at.tm_min:02d}:{at.tm_sec:02d} ostlab-controller kernel: "
-                         f"[{mono:12.6f}]")
-                out.write(f"{stamp} uwsgi invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, "
-                          "oom_score_adj=0\n"
-                          f"{stamp} Memory cgroup out of memory: Killed process {30000 + i} (uwsgi) "
-                          f"total-vm:2147412kB, anon-rss:{1900000 + i % 90000}kB, file-rss:20888kB, shmem-rss:0kB, "
-                          "UID:0 pgtables:4096kB oom_score_adj:0\n")
-
-    def journal(bundle: Path) -> None:
-        flood_journal(bundle, 250_000)
-
-    flooded("flood-xz-38M-lines", xz_flood)
-    flooded("flood-kern-1M-kills", kill_flood)
-    flooded("flood-journal-2.5M", journal)
+    flooded("flood-xz-38M-lines", _xz_flood)
+    flooded("flood-kern-1M-kills", _kill_flood)
+    flooded("flood-journal-2.5M", _journal_flood)
 
 
 def main() -> None:
