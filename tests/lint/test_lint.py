@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ostriage.facts import collect
 from ostriage.findings import Severity
@@ -14,6 +16,7 @@ from ostriage.sources import SosReport, open_target
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed-incident"
 SCENARIOS = ROOT / "tests" / "scenarios"
+Ostriage = Any  # the ``ostriage`` fixture of conftest.py
 
 
 def _lint(target: Path) -> dict[str, list[str]]:
@@ -75,3 +78,18 @@ def test_a_bare_copy_of_etc_neutron_is_linted_with_its_own_paths(tmp_path: Path)
 def test_every_check_is_registered_once() -> None:
     codes = [c.code for c in CHECKS]
     assert codes == sorted(set(codes)) and len(codes) == 9
+
+
+def test_a_config_file_past_the_parser_s_limits_is_said_not_read(seed_copy: Path, ostriage: Ostriage) -> None:
+    """issue 12: a 100,000-section neutron.conf cost 459 MiB; it is now refused with a one-line reason, and
+    neither diagnose nor lint passes it over in silence."""
+    with (seed_copy / "etc/neutron/neutron.conf").open("a") as conf:
+        conf.writelines(f"[absurd{i}]\nk = v\n" for i in range(100_000))
+    reason = "/etc/neutron/neutron.conf: more than 2,000 sections: too many for a configuration file, not read"
+    diagnosed = ostriage("diagnose", seed_copy, "--format", "json", "--quiet")
+    assert reason in diagnosed.json()["problems"]
+    assert "ml2-segment-range-too-large" in {r["rule"] for r in diagnosed.json()["root_causes"]}
+    linted = ostriage("lint", seed_copy)
+    assert f"{seed_copy}: not read, so not checked: {reason}" in linted.out.splitlines()
+    assert linted.out.splitlines()[-1].endswith(", 1 not read")
+    assert json.loads(ostriage("lint", seed_copy, "--format", "json").out)["not_read"] == [reason]

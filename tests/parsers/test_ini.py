@@ -11,6 +11,8 @@ from oslo_config import cfg
 from ostriage.errors import ParseError
 from ostriage.evidence import Line, numbered
 from ostriage.parsers.ini import (
+    MAX_LINES,
+    MAX_SECTIONS,
     ConfigArg,
     IniFile,
     config_args,
@@ -208,6 +210,25 @@ def test_binary_garbage_and_huge_lines_do_not_crash() -> None:
     assert ini.get("DEFAULT", "c").value == "3"  # type: ignore[union-attr]
     assert ini.get("DEFAULT", "\x00").value == "\x00"  # type: ignore[union-attr]
     assert [e.line for e in ini.errors] == [3]
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_file_past_the_limits_is_refused_whole(strict: bool) -> None:
+    many_sections = [f"[s{i}]\nk = v" for i in range(MAX_SECTIONS + 1)]
+    with pytest.raises(ParseError, match=f"more than {MAX_SECTIONS:,} sections") as sections:
+        parse_ini(numbered("\n".join(many_sections), "neutron.conf"), strict=strict)
+    assert sections.value.path == "neutron.conf"
+    many_lines = ["[DEFAULT]"] + ["# a comment"] * MAX_LINES
+    with pytest.raises(ParseError, match=f"more than {MAX_LINES:,} lines"):
+        parse_ini(numbered(many_lines, "neutron.conf"), strict=strict)
+
+
+def test_the_limits_leave_room_for_real_files() -> None:
+    # a section repeated any number of times is one section; the largest real files are far below both limits
+    repeated = "\n".join(f"[DEFAULT]\nk{i} = v" for i in range(MAX_SECTIONS * 2))
+    assert parse_ini(numbered(repeated, "n.conf")).get("DEFAULT", f"k{MAX_SECTIONS * 2 - 1}") is not None
+    at_limit = "\n".join(f"[s{i}]\nk = v" for i in range(MAX_SECTIONS))
+    assert len(parse_ini(numbered(at_limit, "n.conf")).section_names()) == MAX_SECTIONS
 
 
 def test_empty_input() -> None:

@@ -11,6 +11,7 @@ import posixpath
 import shlex
 from collections.abc import Iterable, Mapping
 
+from ostriage.errors import ParseError
 from ostriage.facts._container_paths import PathMap, container_paths
 from ostriage.facts.model import ConfigSet, UnitState
 from ostriage.facts.where import Placement
@@ -57,7 +58,11 @@ def _read(source: Source, path: str, problems: list[Problem]) -> IniFile | None:
     lines = source.read_lines(path)
     if lines is None:
         return None
-    ini = parse_ini(lines, strict=False)
+    try:
+        ini = parse_ini(lines, strict=False)
+    except ParseError as exc:  # only a file over the parser's size limits is refused whole
+        problems.append(Problem(path, exc.message))
+        return None
     problems.extend(Problem(e.path, f"line {e.line}: {e.message} (line ignored)") for e in ini.errors)
     return ini
 

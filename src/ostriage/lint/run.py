@@ -17,10 +17,12 @@ __all__ = ["LintResult", "run_checks"]
 class LintResult:
     findings: list[Finding] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: evidence that exists but could not be read (a configuration file over the parser's limits): not checked
+    unread: list[str] = field(default_factory=list)
 
 
 def run_checks(facts: Facts, checks: Sequence[Rule] = CHECKS) -> LintResult:
-    result = LintResult()
+    result = LintResult(unread=list(dict.fromkeys(str(p) for p in facts.problems)))
     for c in checks:
         try:
             result.findings += list(c(facts))

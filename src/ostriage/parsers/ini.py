@@ -67,6 +67,8 @@ from ostriage.errors import ParseError
 from ostriage.evidence import Line
 
 __all__ = [
+    "MAX_LINES",
+    "MAX_SECTIONS",
     "ConfigArg",
     "IniFile",
     "IniValue",
@@ -151,6 +153,12 @@ class IniFile:
         return tuple(self.sections.get(normalize_section(section), {}))
 
 
+#: Beyond these a file is no OpenStack configuration (nova.conf with every sample comment has ~6,000 lines
+#: and ~80 sections) and holding it would cost memory without bound: it is refused whole, strict or not.
+MAX_LINES = 200_000
+MAX_SECTIONS = 2_000
+
+
 class _Collector(iniparser.BaseParser):
     """oslo.config's grammar, with the Line of every assignment kept.
 
@@ -171,6 +179,9 @@ class _Collector(iniparser.BaseParser):
     def feed(self, lines: Iterable[Line]) -> Iterator[str]:
         for line in lines:
             self.current = line
+            if line.number > MAX_LINES:
+                raise ParseError(line.path, 0, f"more than {MAX_LINES:,} lines: too large for a configuration "
+                                 "file, not read")
             if self._pending is not None:
                 self._pending.append(line)
             yield line.text
@@ -185,6 +196,10 @@ class _Collector(iniparser.BaseParser):
         return key_value
 
     def new_section(self, section: str) -> None:
+        if len(self.sections) >= MAX_SECTIONS and normalize_section(section) not in self.sections:
+            where = self.current
+            raise ParseError(where.path if where else "<input>", 0, f"more than {MAX_SECTIONS:,} sections: too "
+                             "many for a configuration file, not read")
         self.sections.setdefault(normalize_section(section), {})
         self.section = section
 

@@ -25,6 +25,7 @@ def lint_document(result: LintResult, target: str) -> dict[str, Any]:
                                    for c in f.evidence],
                       "fix": f.remedy.title if f.remedy else None} for f in result.findings],
         "check_failures": [{"check": n, "error": e} for n, e in result.failures],
+        "not_read": result.unread,
         "checks": [{"code": c.code, "check": c.name, "what": c.section("What it does")} for c in CHECKS],
     }
     redacted: dict[str, Any] = redact_tree(doc)
@@ -40,7 +41,9 @@ def lint_text(result: LintResult, target: str) -> str:
             out.append(f"    fix: {f.remedy.title}")
     for name, error in result.failures:
         out.append(f"{target}: error: check {name} failed: {error}")
+    out += [f"{target}: not read, so not checked: {problem}" for problem in result.unread]
     errors = sum(f.severity is Severity.CRITICAL for f in result.findings)
     warnings = sum(f.severity is Severity.WARNING for f in result.findings)
-    out.append(f"{target}: {errors} error(s), {warnings} warning(s), {len(CHECKS)} checks run")
+    unread = f", {len(result.unread)} not read" if result.unread else ""
+    out.append(f"{target}: {errors} error(s), {warnings} warning(s), {len(CHECKS)} checks run{unread}")
     return redact("\n".join(out)) + "\n"
