@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import NoReturn
 
-__all__ = ["SIGNALS", "Interrupted", "exit_interrupted", "install"]
+__all__ = ["SIGNALS", "Interrupted", "block_in_this_thread", "exit_interrupted", "install"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: list[int] = []
@@ -54,6 +54,13 @@ def install() -> None:
     for signum in SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:
             signal.signal(signum, _handler)
+
+
+def block_in_this_thread() -> None:
+    """For a helper thread's first line. The kernel hands a process's signal to any thread that does not block
+    it; Python runs handlers only in the main thread, so a signal taken by a helper waits until the main thread
+    next runs Python code, and a main thread asleep in a system call (a read, a sleep) does not wake for it."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
 
 
 def exit_interrupted(exc: KeyboardInterrupt) -> NoReturn:

@@ -30,7 +30,11 @@ SEED = ROOT / "examples" / "seed-incident"
 STOP_IN_EXTRACTION = textwrap.dedent("""
     import signal, sys, time
     from pathlib import Path
+    # as from a terminal, whatever this test runs under: `nohup make test` or a CI runner ignores SIGHUP,
+    # and an ignored signal is inherited (and kept by ostriage, as it should be)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     for name in filter(None, sys.argv[2].split(",")):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
     from ostriage.sources import _tarball

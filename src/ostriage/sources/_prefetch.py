@@ -13,6 +13,8 @@ import threading
 from types import TracebackType
 from typing import Protocol, Self
 
+from ostriage.interrupts import block_in_this_thread
+
 __all__ = ["Prefetched"]
 
 _PIECE = 1024 * 1024
@@ -37,6 +39,7 @@ class Prefetched:
         self._thread.start()
 
     def _fill(self, stream: _Stream) -> None:
+        block_in_this_thread()
         try:
             while not self._stop.is_set():
                 piece = stream.read1(_PIECE)

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol
 
+from ostriage.interrupts import block_in_this_thread
+
 __all__ = ["STDERR_KEEP", "Finished", "Process", "Runner", "subprocess_runner"]
 
 #: Bytes of stderr kept for messages.
@@ -92,6 +94,7 @@ class _Subprocess:
         self.kill()
 
     def _drain_stderr(self) -> None:
+        block_in_this_thread()
         while chunk := self._stderr_pipe.read(4096):
             room = STDERR_KEEP - len(self._stderr)
             if room > 0:
