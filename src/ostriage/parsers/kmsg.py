@@ -18,6 +18,8 @@ A real record of the lab's seed incident (kernel 6.18)::
 'Linux version 6.18.44'
 >>> parse_kmsg_record(b"not a record") is None
 True
+>>> parse_kmsg_record(b"3,1," + b"9" * 400 + b",-;too far\\n") is None
+True
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ class KmsgRecord:
         return self.usec / 1e6
 
 
+_U64_MAX = (1 << 64) - 1
+
+
+def _u64(field: bytes) -> int | None:
+    """The kernel writes each number as an unsigned 64-bit decimal; ``int()`` would also take signs, spaces,
+    underscores and numbers no float (``seconds``) can hold."""
+    if not field.isdigit() or len(field) > 20:  # bytes.isdigit() is ASCII digits only
+        return None
+    value = int(field)
+    return value if value <= _U64_MAX else None
+
+
 def parse_kmsg_record(data: bytes) -> KmsgRecord | None:
     """One record as ``read()`` returns it; ``None`` for anything that is not one (never raises)."""
     head, sep, rest = data.partition(b";")
@@ -49,9 +63,8 @@ def parse_kmsg_record(data: bytes) -> KmsgRecord | None:
     fields = head.split(b",")
     if len(fields) < 4:
         return None
-    try:
-        priority, sequence, usec = int(fields[0]), int(fields[1]), int(fields[2])
-    except ValueError:
+    priority, sequence, usec = (_u64(f) for f in fields[:3])
+    if priority is None or sequence is None or usec is None:
         return None
     message = rest.split(b"\n", 1)[0]
     return KmsgRecord(priority & 7, priority >> 3, sequence, usec, message.decode("utf-8", "replace"))
