@@ -174,7 +174,14 @@ def test_seed_in_a_podman_container(lab: None, style: str) -> None:
     fired = {f["rule"] for f in doc["findings"]}
     assert doc["status"] == "critical"
     assert "service-oom-kill-loop" in fired
-    assert "api-port-not-listening" not in fired  # uWSGI listens on 9696 all along
+    # Kolla's uWSGI master holds 9696 while its workers die; TripleO's single process takes the socket with it
+    # at each kill, so whether anything listens at collection depends on the moment sos ran netstat.
+    netstat = (sos / "sos_commands/networking/netstat_-W_-neopa").read_text().splitlines()
+    listening = any(":9696 " in line and "LISTEN" in line for line in netstat)
+    if style == "kolla":
+        assert listening
+    assert ("api-port-not-listening" in fired) is not listening
+    assert "api-port-not-listening" not in rules(doc)  # a closed port is the loop's symptom, not a cause
 
 
 def test_teardown_leaves_nothing(lab: None) -> None:
