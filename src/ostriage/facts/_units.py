@@ -21,7 +21,7 @@ from ostriage.parsers.systemctl_show import UnitProperties
 from ostriage.parsers.unit_files import UNIT_DIRS, drop_in_order, effective_settings
 from ostriage.sources.base import Source
 
-__all__ = ["assemble_units", "unit_file_paths"]
+__all__ = ["UnitSearchPath", "assemble_units", "unit_file_paths"]
 
 _KNOWN_UNITS = frozenset(u for s in SERVICES for u in s.units)
 
@@ -31,7 +31,42 @@ def _interesting(props: UnitProperties) -> bool:
             or props.active_state in ("failed", "activating"))
 
 
-def unit_file_paths(source: Source, unit: str, props: UnitProperties | None) -> tuple[str | None, list[str]]:
+class UnitSearchPath:
+    """The unit directories of ``source`` (``UNIT_DIRS``), each listed once: hundreds of units are looked up
+    in them, and a glob per unit and directory cost more than the rest of their assembly."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._names: dict[str, frozenset[str]] = {}
+        self._drop_ins: dict[str, list[str]] = {}
+
+    def _listing(self, directory: str) -> frozenset[str]:
+        if directory not in self._names:
+            self._names[directory] = frozenset(posixpath.basename(p)
+                                               for p in self._source.glob(posixpath.join(directory, "*")))
+        return self._names[directory]
+
+    def _confs(self, directory: str) -> list[str]:
+        if directory not in self._drop_ins:
+            self._drop_ins[directory] = self._source.glob(posixpath.join(directory, "*.conf"))
+        return self._drop_ins[directory]
+
+    def fragment(self, unit: str) -> str | None:
+        return next((posixpath.join(d, unit) for d in UNIT_DIRS if unit in self._listing(d)), None)
+
+    def drop_ins(self, unit: str) -> list[str]:
+        """The unit's own drop-ins and those of its type (``service.d``), in application order."""
+        kind = unit.rpartition(".")[2] + ".d"
+        return drop_in_order(conf for d in UNIT_DIRS for sub in (unit + ".d", kind) if sub in self._listing(d)
+                             for conf in self._confs(posixpath.join(d, sub)))
+
+    def has_files(self, unit: str) -> bool:
+        return any(unit in self._listing(d) or (unit + ".d" in self._listing(d)
+                                                and self._confs(posixpath.join(d, unit + ".d")))
+                   for d in UNIT_DIRS)
+
+
+def unit_file_paths(search: UnitSearchPath, unit: str, props: UnitProperties | None) -> tuple[str | None, list[str]]:
     """The unit's fragment and its drop-ins in application order.
 
     ``systemctl show`` says which (``FragmentPath``, ``DropInPaths``); without it the unit search path
@@ -40,19 +75,10 @@ def unit_file_paths(source: Source, unit: str, props: UnitProperties | None) -> 
     fragment = props.fragment_path if props else None
     drop_ins = list(props.drop_in_paths) if props else []
     if fragment is None:
-        fragment = next((p for d in UNIT_DIRS for p in source.glob(posixpath.join(d, unit))), None)
+        fragment = search.fragment(unit)
     if not drop_ins:
-        candidates: list[str] = []
-        for d in UNIT_DIRS:
-            candidates += source.glob(posixpath.join(d, unit + ".d", "*.conf"))
-            candidates += source.glob(posixpath.join(d, "service.d", "*.conf"))
-        drop_ins = drop_in_order(candidates)
+        drop_ins = search.drop_ins(unit)
     return fragment, drop_ins
-
-
-def _has_files(source: Source, unit: str) -> bool:
-    return any(source.glob(posixpath.join(d, unit)) or source.glob(posixpath.join(d, unit + ".d", "*.conf"))
-               for d in UNIT_DIRS)
 
 
 def _joined(a: OmittedEvents, b: OmittedEvents) -> OmittedEvents:
@@ -87,14 +113,15 @@ def assemble_units(source: Source, properties: Iterable[UnitProperties], events:
             left_out[unit] = _joined(left_out[unit], o) if unit in left_out else o
     wanted = {u for u, p in props.items() if _interesting(p)} | set(by_unit) | set(named)
     wanted |= {n for n, u in listed.items() if n in _KNOWN_UNITS or u.active == "failed"}
+    search = UnitSearchPath(source)
     if not props:
         # no systemctl show (a copy of /etc, an old sosreport): the known units that are installed
         files = set(unit_files)
-        wanted |= {u for u in _KNOWN_UNITS if u in files or _has_files(source, u)}
+        wanted |= {u for u in _KNOWN_UNITS if u in files or search.has_files(u)}
     units: dict[str, UnitState] = {}
     for name in sorted(wanted):
         prop = props.get(name)
-        fragment, drop_ins = unit_file_paths(source, name, prop)
+        fragment, drop_ins = unit_file_paths(search, name, prop)
         texts = [(p, source.read_lines(p)) for p in ([fragment] if fragment else []) + drop_ins]
         present = [(p, lines) for p, lines in texts if lines is not None]
         fragment_lines = present[0][1] if present and present[0][0] == fragment else iter(())

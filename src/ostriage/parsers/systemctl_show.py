@@ -30,7 +30,6 @@ value that does not parse reads as ``None``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +41,6 @@ from ostriage.parsers.unit_files import parse_timespan
 
 __all__ = ["EXIT_CODES", "UnitProperties", "parse_systemctl_show"]
 
-_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _UNSET = frozenset({"", "infinity", "[not set]", "18446744073709551615"})
 
 # ExecMainCode is a waitid() si_code (CLD_*), printed as a number.
@@ -209,7 +207,7 @@ def parse_systemctl_show(lines: Iterable[Line]) -> Iterator[UnitProperties]:
     block: dict[str, list[Line]] = {}
     for line in lines:
         key, sep, _ = line.text.partition("=")
-        if sep and _KEY.fullmatch(key):
+        if sep and key.isalnum() and key.isascii() and key[0].isalpha():  # [A-Za-z][A-Za-z0-9]*, without re
             block.setdefault(key, []).append(line)
         elif not line.text.strip() and block:
             yield _freeze(block)

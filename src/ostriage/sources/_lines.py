@@ -80,8 +80,20 @@ def iter_lines(stream: Readable, max_line: int = MAX_LINE, first: bytes = b"") -
     """
     pending = bytearray(first)
     dropped = 0  # bytes of the current line beyond max_line, already discarded
+    # a line of at most this many characters is within max_line bytes whatever they are (UTF-8: 4 at most)
+    short = max_line // 4
     while True:
         start = 0
+        if not dropped and (last := pending.rfind(b"\n")) >= 0:
+            # The common case, at the decoder's speed: every complete line at once. An invalid sequence never
+            # spans a newline (a byte of its own in UTF-8), so this decodes each line as ``_decode`` would.
+            text = pending[:last].decode("utf-8", errors="replace")
+            lines = text.split("\n")
+            if max(map(len, lines)) <= short:
+                if "\r" in text:
+                    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+                yield from lines
+                start = last + 1
         while (end := pending.find(b"\n", start)) >= 0:
             yield _decode(pending[start:end], max_line, dropped)
             dropped = 0

@@ -9,6 +9,7 @@ corrupt data) is raised to the reader where the data ends, as the stream itself 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from types import TracebackType
 from typing import Protocol, Self
@@ -17,7 +18,7 @@ from ostriage.interrupts import block_in_this_thread
 
 __all__ = ["Prefetched"]
 
-_PIECE = 1024 * 1024
+_PIECE = 2 * 1024 * 1024
 
 
 class _Stream(Protocol):
@@ -28,13 +29,20 @@ class Prefetched:
     """``read1`` of ``stream``, read ahead; use as a context manager (the thread stops on exit)."""
 
     #: pieces decompressed ahead of the reader
-    DEPTH = 4
+    DEPTH = 3
+    #: the interpreter's switch interval while the thread runs (seconds; CPython's default is 5 ms)
+    SWITCH_INTERVAL = 0.001
 
     def __init__(self, stream: _Stream) -> None:
         self._queue: queue.Queue[bytes | Exception] = queue.Queue(self.DEPTH)
         self._stop = threading.Event()
         self._rest = b""
         self._end: bytes | Exception | None = None  # b"" at the end of the stream, or the error it raised
+        # After each piece the thread needs the interpreter lock back from the unpacking thread, which holds it
+        # for the whole switch interval: at the default 5 ms that wait, not the decompression, set the pace
+        # (a 200 MiB report: 1.2 s to unpack at 5 ms, 1.0 s at 1 ms, 0.8 s to decompress alone).
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL))
         self._thread = threading.Thread(target=self._fill, args=(stream,), name="ostriage-unpack", daemon=True)
         self._thread.start()
 
@@ -82,6 +90,7 @@ class Prefetched:
             except queue.Empty:
                 continue
         self._thread.join()
+        sys.setswitchinterval(self._interval)
 
     def __enter__(self) -> Self:
         return self

@@ -48,6 +48,10 @@ class _Writer(Protocol):
     def write(self, data: bytes | memoryview, /) -> int: ...
 
 
+#: header types ``TarReader._pass_over`` takes: no extension of the header, nothing in the data it needs
+_PLAIN = _NO_DATA | {tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE}
+_PAX_BYTE = tarfile.XHDTYPE[0]
+
 #: what ``_header`` returns for a member passed over by ``TarReader.skip``
 _SKIPPED = tarfile.TarInfo("(skipped)")
 
@@ -140,6 +144,10 @@ class TarReader:
             return None
         try:
             while True:
+                if self.skip is not None and self.members < self.skip_until:
+                    self._pass_over()
+                    self._skip(self._left)
+                    self._left = 0
                 member = self._header()
                 if member is not _SKIPPED:
                     return member
@@ -162,6 +170,54 @@ class TarReader:
             self.offset += n
             self._left -= n
             size -= n
+
+    def _pass_over(self) -> None:
+        """Consume, straight from the buffer, the members in a row that ``skip`` matches: a report with cgroups
+        has ~85,000 of them under sys/, and ``_header`` costs several times as much per member. Only the common
+        shapes are taken (a ustar or GNU header of a plain type with an octal size, after at most one pax header
+        whose only key read is ``path``); at anything else this stops before it and ``_header`` reads it again.
+
+        Checksums are not verified here: nothing of these members but their size and name is used, a damaged
+        size puts the next header out of step (no magic there: ``_header`` then finds the bad checksum), and a
+        compressed report's own check (xz's CRC64, gzip's CRC32, bzip2's CRC) covers every byte. The last
+        member's data may run past the buffer: what is left of it is left in ``_left``."""
+        buf, pos = self._buf, self._pos
+        end, skip = len(buf), self.skip
+        assert skip is not None
+        room = self.skip_until - self.members
+        start, passed = pos, 0
+        try:
+            while passed < room and pos + BLOCK <= end:
+                at, name = pos + BLOCK, None
+                if buf[pos + 156] == _PAX_BYTE:
+                    size = int(buf[pos + 124:pos + 136].split(b"\x00", 1)[0], 8)
+                    header_at = at + _padded(size)
+                    if size > MAX_METADATA or header_at + BLOCK > end:
+                        break
+                    data = buf[at:at + size]
+                    if b"size=" in data or b"GNU.sparse." in data:
+                        break
+                    if b"path=" in data:
+                        name = _pax_path(data)
+                    pos, at = header_at, header_at + BLOCK
+                block = buf[pos:at]
+                kind = block[156:157]
+                if block[257:262] != b"ustar" or kind not in _PLAIN:
+                    break
+                raw = _raw_name(block)
+                if not skip.match(raw if name is None else name):
+                    break
+                if kind in _NO_DATA or (kind == tarfile.AREGTYPE and raw.endswith(b"/")):
+                    pos = at
+                else:
+                    pos = at + _padded(int(block[124:136].split(b"\x00", 1)[0], 8))
+                passed += 1
+        except (ValueError, IndexError, _Damaged):
+            pass  # not the common shape (base-256 size, odd pax record): _header reads it again
+        self.members += passed
+        self._left = max(0, pos - end)
+        self._pos = min(pos, end)
+        self.offset += self._pos - start
 
     def _header(self) -> tarfile.TarInfo | None:
         """The next member, ``None`` at the end-of-archive block, or ``_SKIPPED`` (its data left to skip)."""
@@ -281,6 +337,22 @@ def _check_sum(block: bytes) -> None:
     signed = unsigned - 2 * sum(b for b in block[:148] + block[156:] if b >= 0x80)
     if stored != signed:
         raise _Damaged("bad checksum")
+
+
+def _pax_path(data: bytes) -> bytes | None:
+    """The raw ``path`` of a pax header (the last one wins, as in ``_pax_records``); ``_Damaged`` when a record
+    is malformed."""
+    path = None
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos)
+        length = int(data[pos:space])
+        if length <= 0 or space < 0 or data[pos + length - 1] != 0x0A:
+            raise _Damaged("invalid pax header")
+        if data.startswith(b"path=", space + 1):
+            path = data[space + 6:pos + length - 1]
+        pos += length
+    return path
 
 
 def _pax_records(data: bytes) -> dict[str, str]:

@@ -30,13 +30,13 @@ Every refusal is a ``Problem``: a report must be able to say what it could not l
 
 from __future__ import annotations
 
-import bz2
 import gzip
 import io
 import lzma
 import os
 import posixpath
 import re
+import stat
 import tarfile
 import zlib
 from collections.abc import Iterable
@@ -45,6 +45,7 @@ from fnmatch import translate
 from pathlib import Path
 
 from ostriage.errors import SourceError
+from ostriage.sources import _inflate
 from ostriage.sources._prefetch import Prefetched
 from ostriage.sources._size import size
 from ostriage.sources._tar_reader import TarReader
@@ -184,16 +185,16 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
         raw.close()
 
 
-def _decompressor(label: str, raw: io.BufferedReader) -> io.BufferedIOBase:
+def _decompressor(label: str, raw: io.BufferedReader) -> io.BufferedIOBase | _inflate.Inflating:
     """A decompressing reader chosen by the archive's magic bytes (names lie; bytes do not)."""
     head = raw.read(6)
     raw.seek(0)
     if head.startswith(b"\x1f\x8b"):
         return gzip.GzipFile(fileobj=raw, mode="rb")
     if head.startswith(b"\xfd7zXZ\x00"):
-        return lzma.LZMAFile(raw, mode="rb")
+        return _inflate.xz(raw)
     if head.startswith(b"BZh"):
-        return bz2.BZ2File(raw, mode="rb")
+        return _inflate.bzip2(raw)
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         raise SourceError(f"{label}: zstd-compressed archives are not supported; unpack it and "
                           "give the directory")
@@ -230,6 +231,11 @@ class _Extractor:
         self.prefix: str | None = None
         self.outside = 0
         self.writing: str | None = None  # the member being written, if reading breaks inside it
+        # Thousands of members share a few hundred directories: where each leads (physically) and which were
+        # made are remembered until a link is made or a file removed (``_forget_directories``).
+        self.real_root: str | None = None
+        self.real_dirs: dict[str, str] = {}
+        self.made: set[Path] = set()
         self.result = Extraction(root=dest)
 
     def run(self, first: tarfile.TarInfo | None) -> Extraction:
@@ -316,12 +322,16 @@ class _Extractor:
             return True
         target = self.result.root / rel
         try:
-            if os.path.islink(target) or os.path.isfile(target):
+            if _replaceable(target):
                 os.unlink(target)  # a later member replaces an earlier one, never writes through it
-            target.parent.mkdir(parents=True, exist_ok=True)
+                self._forget_directories()
+            if target.parent not in self.made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.made.add(target.parent)
             if member.islnk():
                 self._hardlink(member, target)
             elif member.issym():
+                self._forget_directories()
                 os.symlink(member.linkname, target)
             else:
                 self.writing = rel
@@ -336,10 +346,20 @@ class _Extractor:
             self.result.bytes += member.size
         return True
 
+    def _forget_directories(self) -> None:
+        """A link made or a file removed can change where a directory leads: resolve and make them again."""
+        self.made.clear()
+        self.real_dirs.clear()
+
     def _refusal(self, member: tarfile.TarInfo, rel: str) -> str:
         """Why ``member`` must not be unpacked ("" when it may)."""
-        root = os.path.realpath(self.result.root)
-        parent = os.path.realpath(os.path.join(root, posixpath.dirname(rel)))
+        if self.real_root is None:
+            self.real_root = os.path.realpath(self.result.root)
+        root = self.real_root
+        directory = posixpath.dirname(rel)
+        parent = self.real_dirs.get(directory)
+        if parent is None:
+            parent = self.real_dirs[directory] = os.path.realpath(os.path.join(root, directory))
         if not _within(parent, root):
             return f"its directory leads outside the report (to {parent}); skipped"
         if member.issym():
@@ -381,6 +401,15 @@ class _Extractor:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         with open(fd, "wb") as out:
             self.tar.copy_to(out, member.size)
+
+
+def _replaceable(target: Path) -> bool:
+    """Whether ``target`` is a file or a link (one ``lstat``: a link's own type)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:  # absent, or a parent is not a directory: nothing to replace
+        return False
+    return stat.S_ISLNK(mode) or stat.S_ISREG(mode)
 
 
 def _within(path: str, root: str) -> bool:

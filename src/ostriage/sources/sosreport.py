@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from ostriage import unpack_ahead
 from ostriage.errors import SourceError
 from ostriage.evidence import Line
 from ostriage.parsers.date import (
@@ -33,11 +34,10 @@ from ostriage.sources._tarball import SOS_MARKERS, Limits, extract_report
 from ostriage.sources._tree import Tree, note
 from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, CommandSpec, SosVariant, extraction_areas, lookup
+from ostriage.unpack_ahead import ARCHIVE_SUFFIXES
 
 __all__ = ["ARCHIVE_SUFFIXES", "Limits", "SosReport"]
 
-#: File names taken for sosreport tarballs (compression is recognised from the content).
-ARCHIVE_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".txz", ".tar")
 _NOT_SOS = "not a sosreport (no sos_commands/, sos_logs/, sos_reports/ or version.txt)"
 _MANIFEST_START = re.compile(r'^\s*"start_time":\s*"([^"]+)"')
 # The first "start_time" of the manifest is the report's; later ones are per plugin.
@@ -83,11 +83,16 @@ class SosReport(Source):
         self._collected: datetime | Literal[False] | None = False
 
     def _unpack(self, limits: Limits, workdir: str | os.PathLike[str] | None) -> Path:
-        tmp = tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir)
+        ahead = unpack_ahead.take(self.path, limits == Limits(), workdir)
+        tmp = ahead[0] if ahead is not None else tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir)
         self._cleanup = weakref.finalize(self, shutil.rmtree, tmp, ignore_errors=True)
         try:
-            result = extract_report(self.path, Path(tmp), extraction_areas(), EXTRACTION_EXCLUDED, limits,
-                                    self.problems)
+            if ahead is not None:
+                result = ahead[1]
+                self.problems += ahead[2]
+            else:
+                result = extract_report(self.path, Path(tmp), extraction_areas(), EXTRACTION_EXCLUDED, limits,
+                                        self.problems)
             if not (result.is_sosreport or result.damaged):
                 raise SourceError(f"{self.label}: {_NOT_SOS} in the archive")
             if not (result.extracted and result.is_sosreport):

@@ -1,0 +1,125 @@
+"""The head start: a tarball target unpacked by a child while the program loads, taken only when it is the
+very file asked for, with nothing left behind when it is not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ostriage import unpack_ahead
+from ostriage.sources.sosreport import Limits, SosReport
+
+from .builders import MINIMAL, file, write_tar
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Path:
+    return write_tar(tmp_path / "sosreport-host.tar.xz", [*MINIMAL, file("sosreport-host-2025/etc/hostname", "ctl\n")])
+
+
+@pytest.fixture(autouse=True)
+def _nothing_pending() -> Iterator[None]:
+    assert unpack_ahead._pending is None
+    yield
+    unpack_ahead._abandon()  # what a failed test left
+
+
+@pytest.mark.parametrize(("argv", "first"), [
+    (["diagnose", "R"], "R"),
+    (["diagnose", "--format", "json", "-o", "out.json", "--color", "never", "-q", "R", "other.tar.xz"], "R"),
+    (["diagnose", "--format=json", "--", "R"], "R"),
+    (["diagnose", "--root", "/", "R"], None),
+    (["diagnose", "--root=/", "R"], None),
+    (["diagnose", "--help", "R"], None),
+    (["lint", "R"], None),
+    (["diagnose"], None),
+    (["diagnose", "examples/seed-incident", "R"], None),  # the first target is not a tarball
+    (["diagnose", "README.md"], None),
+])
+def test_the_first_target_is_started_only_when_diagnose_reads_a_tarball_first(
+        argv: list[str], first: str | None, report: Path) -> None:
+    argv = [str(report) if a == "R" else a for a in argv]
+    assert unpack_ahead.first_tarball(argv) == (str(report) if first else None)
+
+
+def test_a_head_start_gives_the_in_process_extraction(report: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    in_process = SosReport(report)
+    unpack_ahead.begin(["diagnose", str(report)])
+    pending = unpack_ahead._pending
+    assert pending is not None and pending.directory.startswith(str(tmp_path))
+    ahead = SosReport(report)
+    assert unpack_ahead._pending is None
+    assert ahead.root.parent == Path(pending.directory)
+    assert sorted(p.relative_to(ahead.root) for p in ahead.root.rglob("*")) == \
+        sorted(p.relative_to(in_process.root) for p in in_process.root.rglob("*"))
+    assert (ahead.problems, (ahead.root / "etc/hostname").read_text()) == (in_process.problems, "ctl\n")
+    ahead.close()
+    in_process.close()
+    assert not Path(pending.directory).exists()
+
+
+@pytest.mark.parametrize("change", ["another file", "the file changed", "other limits"])
+def test_a_head_start_for_something_else_is_not_taken_and_is_removed(
+        change: str, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    unpack_ahead.begin(["diagnose", str(report)])
+    pending = unpack_ahead._pending
+    assert pending is not None
+    if change == "another file":
+        opened = SosReport(write_tar(tmp_path / "other.tar.xz", MINIMAL))
+    elif change == "the file changed":
+        write_tar(report, MINIMAL)
+        opened = SosReport(report)
+    else:
+        opened = SosReport(report, limits=Limits(max_members=1000))
+    assert unpack_ahead._pending is pending  # not taken: unpacked in process
+    assert opened.root.parent != Path(pending.directory)
+    opened.close()
+    unpack_ahead._abandon()
+    assert unpack_ahead._pending is None
+    assert list((tmp_path / "tmp").iterdir()) == []
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pending.pid, 0)  # reaped
+
+
+def test_a_run_that_never_takes_it_leaves_nothing(report: Path, tmp_path: Path) -> None:
+    code = "import sys; from ostriage import unpack_ahead; unpack_ahead.begin(sys.argv[1:]); sys.exit(3)"
+    run = subprocess.run([sys.executable, "-c", code, "diagnose", str(report)], capture_output=True, text=True,
+                         env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=60, check=False)
+    assert (run.returncode, run.stdout, run.stderr) == (3, "", "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [report.name]
+
+
+def test_the_console_script_says_what_the_command_line_says(report: Path, tmp_path: Path) -> None:
+    """The installed script (head start) and the command line called in process (none) on the same report,
+    a good one and one that is not a sosreport."""
+    script = Path(sys.executable).with_name("ostriage")
+    direct = "import sys; from ostriage.cli import main; main()"
+    not_sos = write_tar(tmp_path / "not-sos.tar.xz", [file("top/readme", "hello\n")])
+    not_tar = tmp_path / "not-tar.tar.xz"
+    not_tar.write_bytes(b"\xfd7zXZ\x00 and then no xz stream")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    codes = []
+    for target in (report, not_sos, not_tar):
+        runs = [subprocess.run([*how, "diagnose", str(target), "--format", "json"], capture_output=True,
+                               text=True, env=env, timeout=120, check=False, cwd=ROOT)
+                for how in ([str(script)], [sys.executable, "-c", direct])]
+        assert runs[0].returncode == runs[1].returncode
+        assert runs[0].stderr == runs[1].stderr
+        codes.append(runs[0].returncode)
+        if runs[0].returncode <= 2:
+            assert json.loads(runs[0].stdout)["findings"] == json.loads(runs[1].stdout)["findings"]
+    assert codes[0] <= 2 and codes[1] == codes[2] == 66
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([report.name, not_sos.name, not_tar.name])
