@@ -9,8 +9,9 @@ that change what is read, a child that fails) simply means no head start: the ta
 process as before, with the same limits and the same result.
 
 The child is this program: the same code unpacks the same archive under the same limits (``Limits()``,
-the system's temporary directory). It dies with a terminating signal to the process group (Ctrl-C), and the
-parent kills it and removes its directory when the run ends without taking it.
+the system's temporary directory). It writes nothing to the terminal, dies with a terminating signal as any
+program does (Ctrl-C reaches the whole process group) and with its parent (``PR_SET_PDEATHSIG``); the parent
+kills it and removes its directory when the run ends without taking it.
 
 Only the standard library is imported here: this runs before everything else.
 """
@@ -22,8 +23,12 @@ import contextlib
 import os
 import signal
 
+from ostriage import interrupts
+
 TYPE_CHECKING = False  # not typing's: this module is imported before anything else
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from ostriage.sources._tarball import Extraction
     from ostriage.sources.base import Problem
 
@@ -90,25 +95,48 @@ def begin(argv: list[str]) -> None:
         directory = tempfile.mkdtemp(prefix="ostriage-sos-")
     except OSError:
         return
+    # No terminating signal may land between the fork and the moment each side knows its part: the parent must
+    # know the child to end it, and the child must not run the parent's handlers (they raise into its code).
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts.SIGNALS)
     try:
-        reader, writer = os.pipe()
-        pid = os.fork()
-    except OSError:
-        os.rmdir(directory)
-        return
-    if pid == 0:
-        os.close(reader)
-        _child(archive, directory, writer)
-    os.close(writer)
-    _pending = _Pending(archive, identity, pid, reader, directory)
-    atexit.register(_abandon)
+        try:
+            reader, writer = os.pipe()
+        except OSError:
+            os.rmdir(directory)
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (reader, writer):
+                os.close(fd)
+            os.rmdir(directory)
+            return
+        if pid == 0:
+            _child(archive, directory, reader, writer, mask)
+        os.close(writer)
+        _pending = _Pending(archive, identity, pid, reader, directory)
+        atexit.register(_abandon)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def _child(archive: str, directory: str, writer: int) -> None:
+def _child(archive: str, directory: str, reader: int, writer: int, mask: set[int | signal.Signals]) -> NoReturn:
     """Unpack, send ``("done", Extraction, problems)`` or ``("refused", message)``, and exit at once (the
-    parent's exit handlers and buffered output are the parent's)."""
-    code = 0
+    parent's exit handlers and buffered output are the parent's). A terminating signal ends it as it ends any
+    program; so does the end of the parent, however it ends."""
+    code = 1
     try:
+        os.close(reader)
+        for signum in interrupts.SIGNALS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, signal.SIG_DFL)
+        parent = os.getppid()
+        _die_with(parent)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # never a word on the user's terminal, nor a pipe held open past the parent
+            os.dup2(quiet, fd)
+
         import pickle
         from pathlib import Path
 
@@ -125,32 +153,47 @@ def _child(archive: str, directory: str, writer: int) -> None:
             message = pickle.dumps(("refused", str(exc)))
         with os.fdopen(writer, "wb") as out:
             out.write(message)
-    except BaseException:  # a signal, or anything else: the parent unpacks in process
-        code = 1
-    os._exit(code)
+        code = 0
+    finally:  # whatever happened (the parent then unpacks in process)
+        os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel end this process when ``parent`` ends (``PR_SET_PDEATHSIG``): orphaned, it would unpack
+    up to the archive limits into a directory nobody removes."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (ImportError, OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it ended before the request was made
+        os._exit(1)
 
 
 def take(archive: str | os.PathLike[str], default_limits: bool,
          workdir: str | os.PathLike[str] | None) -> tuple[str, Extraction, list[Problem]] | None:
     """``(directory, Extraction, problems)`` the child made for ``archive`` when it was started for this very
     file, unchanged since, and the caller unpacks it as the child did (default limits, no ``workdir``);
-    ``None`` otherwise (the caller unpacks it). The directory is then the caller's to remove. Raises the
-    ``SourceError`` the extraction raised."""
+    ``None`` otherwise (the caller unpacks it; the child, of no use then, is ended). The directory is then the
+    caller's to remove. Raises the ``SourceError`` the extraction raised."""
     global _pending
     pending = _pending
-    if pending is None or not default_limits or workdir is not None:
+    if pending is None:
         return None
     try:
         same = os.path.samefile(archive, pending.archive) and _identity(pending.archive) == pending.identity
     except OSError:
         same = False
-    if not same:
+    if not (same and default_limits and workdir is None):
+        _abandon()
         return None
     _pending = None
     import pickle
 
     try:
         with os.fdopen(pending.reader, "rb") as answer:
+            pending.reader = -1
             data = answer.read()
         _, status = os.waitpid(pending.pid, 0)
         outcome = pickle.loads(data) if status == 0 and data else None
@@ -180,8 +223,9 @@ def _end(pending: _Pending) -> None:
         os.kill(pending.pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pending.pid, 0)
-    with contextlib.suppress(OSError):
-        os.close(pending.reader)
+    if pending.reader >= 0:
+        with contextlib.suppress(OSError):
+            os.close(pending.reader)
     _remove(pending.directory)
 
 

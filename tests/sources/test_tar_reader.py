@@ -199,3 +199,54 @@ def test_a_passed_over_member_whose_size_is_wrong_stops_the_headers_not_the_chec
     assert reader.next() is None
     assert reader.stopped_by in ("bad checksum", "invalid header")
     assert reader.members == 1
+
+
+def test_a_wanted_member_after_members_passed_over_keeps_its_pax_name_and_link() -> None:
+    """The pax header of the member where passing over stops is that member's: its long name and link target
+    must come through whole (sos's tarfile writes a pax header before every member)."""
+    long_link = "../" + "target-" * 20
+    passed = [(f"sosreport-host/sys/{i}", tarfile.REGTYPE, b"x" * i, "") for i in range(5)]
+    data = _archive(tarfile.PAX_FORMAT, [*passed, (LONG, tarfile.REGTYPE, b"journal\n", ""),
+                                         *passed, ("sosreport-host/etc/link", tarfile.SYMTYPE, b"", long_link)],
+                    pax={"mtime": "1.5"})
+    reader = TarReader(io.BufferedReader(io.BytesIO(data)))  # type: ignore[arg-type]
+    reader.skip, reader.skip_until = re.compile(rb"sosreport-host/sys/"), 10_000
+    got = []
+    while (member := reader.next()) is not None:
+        body = io.BytesIO()
+        reader.copy_to(body, member.size)
+        got.append((member.name, member.linkname, body.getvalue()))
+    assert got == [(LONG, "", b"journal\n"), ("sosreport-host/etc/link", long_link, b"")]
+    assert reader.stopped_by is None
+
+
+def test_a_negative_size_is_damage_not_a_step_back() -> None:
+    data = bytearray(_archive(tarfile.GNU_FORMAT, [("sosreport-host/sys/a", tarfile.REGTYPE, b"", "")]))
+    for kind in (b"L", b"0"):
+        damaged = bytearray(data)
+        damaged[156:157] = kind
+        damaged[124:136] = b"-0001000\x00   "
+        damaged[148:156] = b"%06o\x00 " % (sum(damaged[:148]) + 256 + sum(damaged[156:512]))
+        for skip in (None, re.compile(rb"sosreport-host/sys/")):
+            reader = TarReader(io.BufferedReader(io.BytesIO(bytes(damaged))))  # type: ignore[arg-type]
+            reader.skip, reader.skip_until = skip, 10_000
+            assert reader.next() is None
+            assert reader.stopped_by == "invalid header"
+
+
+def test_a_global_pax_size_is_applied_to_members_passed_over() -> None:
+    """A global record applies to every later member: passing over must not read sizes past it. Here a global
+    ``size=512`` is the only place the passed-over member's size is given (its own header says 0)."""
+    data = bytearray(_archive(tarfile.PAX_FORMAT, [(f"sosreport-host/sys/{c}", tarfile.REGTYPE, b"x" * 512, "")
+                                                   for c in "abc"]
+                              + [("sosreport-host/version.txt", tarfile.REGTYPE, b"y" * 512, "")],
+                              pax={"size": "512"}))
+    for c in "abc":
+        header = data.index(b"sosreport-host/sys/%s\x00" % c.encode())
+        data[header + 124:header + 136] = b"%011o\x00" % 0
+        data[header + 148:header + 156] = b"%06o\x00 " % (sum(data[header:header + 148]) + 256
+                                                           + sum(data[header + 156:header + 512]))
+    reader = TarReader(io.BufferedReader(io.BytesIO(bytes(data))))  # type: ignore[arg-type]
+    reader.skip, reader.skip_until = re.compile(rb"sosreport-host/sys/"), 10_000
+    member = reader.next()
+    assert member is not None and (member.name, member.size) == ("sosreport-host/version.txt", 512)

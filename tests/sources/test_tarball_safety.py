@@ -116,6 +116,25 @@ def test_hardlink_escape_is_skipped(make_tar: MakeTar) -> None:
         assert report.read_lines("/etc/neutron/passwd") is None
 
 
+def test_a_hardlink_cannot_move_a_symlink_to_where_it_leads_out(make_tar: MakeTar, tmp_path: Path) -> None:
+    """A link inside the report from where it stands, hardlinked to a shallower place where its ``..`` climb out
+    (``etc/neutron/m`` -> the unpacking directory's parent), then a file written through the copy."""
+    workdir = tmp_path / "work"
+    (tmp_path / "outside").mkdir(parents=True)
+    workdir.mkdir()
+    link = f"{TOP}/etc/neutron/a/b/c/l"
+    members = (
+        *MINIMAL,
+        symlink(link, "../../../../../outside"),  # from a/b/c: <root>/outside; from etc/neutron: tmp_path/outside
+        special(f"{TOP}/etc/neutron/m/f", tarfile.FIFOTYPE),  # refused, after its directory was looked at
+        hardlink(f"{TOP}/etc/neutron/m", link),
+        file(f"{TOP}/etc/neutron/m/passwd", "pwned"),
+    )
+    with SosReport(make_tar(*members), workdir=workdir) as report:
+        assert f"etc/neutron/m: hardlink to '{link}', not an unpacked file of the report; skipped" in messages(report)
+    assert list((tmp_path / "outside").iterdir()) == []
+
+
 def test_hardlink_to_an_unpacked_file_works(make_tar: MakeTar) -> None:
     members = (
         *MINIMAL,

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,11 +85,10 @@ def test_a_head_start_for_something_else_is_not_taken_and_is_removed(
         opened = SosReport(report)
     else:
         opened = SosReport(report, limits=Limits(max_members=1000))
-    assert unpack_ahead._pending is pending  # not taken: unpacked in process
+    assert unpack_ahead._pending is None  # not taken, and of no use any more: ended
+    assert not Path(pending.directory).exists()
     assert opened.root.parent != Path(pending.directory)
     opened.close()
-    unpack_ahead._abandon()
-    assert unpack_ahead._pending is None
     assert list((tmp_path / "tmp").iterdir()) == []
     with pytest.raises(ChildProcessError):
         os.waitpid(pending.pid, 0)  # reaped
@@ -123,3 +123,27 @@ def test_the_console_script_says_what_the_command_line_says(report: Path, tmp_pa
             assert json.loads(runs[0].stdout)["findings"] == json.loads(runs[1].stdout)["findings"]
     assert codes[0] <= 2 and codes[1] == codes[2] == 66
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([report.name, not_sos.name, not_tar.name])
+
+
+def test_the_child_ends_with_its_parent(report: Path, tmp_path: Path) -> None:
+    """A parent killed outright (SIGKILL, the OOM killer) takes the child with it, whatever it was doing."""
+    code = ("import os, sys, time; from ostriage import unpack_ahead; unpack_ahead.begin(sys.argv[1:]); "
+            "print(unpack_ahead._pending.pid, flush=True); time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", code, "diagnose", str(report)], stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(timeout=30)
+    # the kernel sends the child SIGKILL as the parent ends; reaped by init, its /proc entry goes
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child}").exists() and _state(child) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists() or _state(child) == "Z"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return "gone"

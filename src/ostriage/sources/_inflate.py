@@ -50,6 +50,8 @@ class Inflating:
         self._done = False
 
     def read1(self, size: int = -1, /) -> bytes:
+        if size == 0:
+            return b""
         limit = PIECE if size < 0 else min(size, PIECE)
         while not self._done:
             out = self._step(limit)

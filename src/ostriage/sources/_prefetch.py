@@ -38,13 +38,13 @@ class Prefetched:
         self._stop = threading.Event()
         self._rest = b""
         self._end: bytes | Exception | None = None  # b"" at the end of the stream, or the error it raised
+        self._thread = threading.Thread(target=self._fill, args=(stream,), name="ostriage-unpack", daemon=True)
+        self._thread.start()
         # After each piece the thread needs the interpreter lock back from the unpacking thread, which holds it
         # for the whole switch interval: at the default 5 ms that wait, not the decompression, set the pace
         # (a 200 MiB report: 1.2 s to unpack at 5 ms, 1.0 s at 1 ms, 0.8 s to decompress alone).
         self._interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._interval, self.SWITCH_INTERVAL))
-        self._thread = threading.Thread(target=self._fill, args=(stream,), name="ostriage-unpack", daemon=True)
-        self._thread.start()
 
     def _fill(self, stream: _Stream) -> None:
         block_in_this_thread()

@@ -181,6 +181,8 @@ class TarReader:
         size puts the next header out of step (no magic there: ``_header`` then finds the bad checksum), and a
         compressed report's own check (xz's CRC64, gzip's CRC32, bzip2's CRC) covers every byte. The last
         member's data may run past the buffer: what is left of it is left in ``_left``."""
+        if self._global:
+            return  # a global pax record (size, path, sparse keys) applies to every member: _header's work
         buf, pos = self._buf, self._pos
         end, skip = len(buf), self.skip
         assert skip is not None
@@ -188,9 +190,10 @@ class TarReader:
         start, passed = pos, 0
         try:
             while passed < room and pos + BLOCK <= end:
-                at, name = pos + BLOCK, None
+                # ``pos`` moves only past a whole member: at a stop, its pax header is left for _header
+                at, name, header_at = pos + BLOCK, None, pos
                 if buf[pos + 156] == _PAX_BYTE:
-                    size = int(buf[pos + 124:pos + 136].split(b"\x00", 1)[0], 8)
+                    size = _octal(buf[pos + 124:pos + 136])
                     header_at = at + _padded(size)
                     if size > MAX_METADATA or header_at + BLOCK > end:
                         break
@@ -199,8 +202,8 @@ class TarReader:
                         break
                     if b"path=" in data:
                         name = _pax_path(data)
-                    pos, at = header_at, header_at + BLOCK
-                block = buf[pos:at]
+                    at = header_at + BLOCK
+                block = buf[header_at:at]
                 kind = block[156:157]
                 if block[257:262] != b"ustar" or kind not in _PLAIN:
                     break
@@ -210,7 +213,7 @@ class TarReader:
                 if kind in _NO_DATA or (kind == tarfile.AREGTYPE and raw.endswith(b"/")):
                     pos = at
                 else:
-                    pos = at + _padded(int(block[124:136].split(b"\x00", 1)[0], 8))
+                    pos = at + _padded(_octal(block[124:136]))
                 passed += 1
         except (ValueError, IndexError, _Damaged):
             pass  # not the common shape (base-256 size, odd pax record): _header reads it again
@@ -307,6 +310,14 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+def _octal(field: bytes) -> int:
+    """An octal header field, for ``_pass_over``: ``ValueError`` for anything else (a sign included)."""
+    text = field.split(b"\x00", 1)[0].strip()
+    if text[:1] in (b"-", b"+"):
+        raise ValueError("signed")
+    return int(text, 8)
+
+
 def _number(field: bytes) -> int:
     """A numeric header field: octal text, or GNU's base-256 (first byte 0x80)."""
     if field[0] == 0x80:
@@ -314,6 +325,8 @@ def _number(field: bytes) -> int:
     if field[0] & 0x80:
         raise _Damaged("invalid header")  # negative base-256: no size or mode is negative
     text = field.split(b"\x00", 1)[0]
+    if text.strip()[:1] in (b"-", b"+"):
+        raise _Damaged("invalid header")  # int() would take a sign: no size is negative
     try:
         return int(text, 8)  # int() takes the blanks around the digits itself
     except ValueError:
@@ -347,7 +360,7 @@ def _pax_path(data: bytes) -> bytes | None:
     while pos < len(data) and data[pos] != 0:
         space = data.find(b" ", pos)
         length = int(data[pos:space])
-        if length <= 0 or space < 0 or data[pos + length - 1] != 0x0A:
+        if length <= 0 or space < 0 or data[pos + length - 1] != 0x0A or data.find(b"=", space, pos + length) < 0:
             raise _Damaged("invalid pax header")
         if data.startswith(b"path=", space + 1):
             path = data[space + 6:pos + length - 1]

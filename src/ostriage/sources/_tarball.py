@@ -329,6 +329,7 @@ class _Extractor:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.made.add(target.parent)
             if member.islnk():
+                self._forget_directories()
                 self._hardlink(member, target)
             elif member.issym():
                 self._forget_directories()
@@ -372,7 +373,7 @@ class _Extractor:
             return ""
         if member.islnk():
             target = self._report_relative(member.linkname)
-            if target is None or target not in self.result.extracted:
+            if target is None or target not in self.result.extracted or not self._regular_inside(target):
                 return f"hardlink to {member.linkname!r}, not an unpacked file of the report; skipped"
             return ""
         if not member.isfile() or member.issparse():
@@ -391,6 +392,17 @@ class _Extractor:
                 return None
             parts = parts[1:]
         return "/".join(parts) or None
+
+    def _regular_inside(self, rel: str) -> bool:
+        """Whether ``rel`` is now a regular file inside the report. A hardlink to a symlink would copy the link
+        to where its relative target means something else (outside, even); and what an earlier member's path
+        leads to may have changed since it was unpacked, through links made after it."""
+        path = os.path.join(self.result.root, rel)
+        try:
+            regular = stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            return False
+        return regular and _within(os.path.realpath(path), self.real_root or os.path.realpath(self.result.root))
 
     def _hardlink(self, member: tarfile.TarInfo, target: Path) -> None:
         source = self.result.root / (self._report_relative(member.linkname) or "")
