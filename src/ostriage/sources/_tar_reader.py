@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import tarfile
+from collections.abc import Iterator
 from typing import Protocol
 from zlib import adler32
 
@@ -174,7 +175,7 @@ class TarReader:
     def _pass_over(self) -> None:
         """Consume, straight from the buffer, the members in a row that ``skip`` matches: a report with cgroups
         has ~85,000 of them under sys/, and ``_header`` costs several times as much per member. Only the common
-        shapes are taken (a ustar or GNU header of a plain type with an octal size, after at most one pax header
+        shapes are taken (a ustar or GNU header of a plain type, after at most one pax header
         whose only key read is ``path``); at anything else this stops before it and ``_header`` reads it again.
 
         Checksums are not verified here: nothing of these members but their size and name is used, a damaged
@@ -193,7 +194,7 @@ class TarReader:
                 # ``pos`` moves only past a whole member: at a stop, its pax header is left for _header
                 at, name, header_at = pos + BLOCK, None, pos
                 if buf[pos + 156] == _PAX_BYTE:
-                    size = _octal(buf[pos + 124:pos + 136])
+                    size = _number(buf[pos + 124:pos + 136])
                     header_at = at + _padded(size)
                     if size > MAX_METADATA or header_at + BLOCK > end:
                         break
@@ -213,10 +214,10 @@ class TarReader:
                 if kind in _NO_DATA or (kind == tarfile.AREGTYPE and raw.endswith(b"/")):
                     pos = at
                 else:
-                    pos = at + _padded(_octal(block[124:136]))
+                    pos = at + _padded(_number(block[124:136]))
                 passed += 1
         except (ValueError, IndexError, _Damaged):
-            pass  # not the common shape (base-256 size, odd pax record): _header reads it again
+            pass  # not the common shape (an odd pax record, a damaged size): _header reads it again
         self.members += passed
         self._left = max(0, pos - end)
         self._pos = min(pos, end)
@@ -310,14 +311,6 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _octal(field: bytes) -> int:
-    """An octal header field, for ``_pass_over``: ``ValueError`` for anything else (a sign included)."""
-    text = field.split(b"\x00", 1)[0].strip()
-    if text[:1] in (b"-", b"+"):
-        raise ValueError("signed")
-    return int(text, 8)
-
-
 def _number(field: bytes) -> int:
     """A numeric header field: octal text, or GNU's base-256 (first byte 0x80)."""
     if field[0] == 0x80:
@@ -352,29 +345,8 @@ def _check_sum(block: bytes) -> None:
         raise _Damaged("bad checksum")
 
 
-def _pax_path(data: bytes) -> bytes | None:
-    """The raw ``path`` of a pax header (the last one wins, as in ``_pax_records``); ``_Damaged`` when a record
-    is malformed."""
-    path = None
-    pos = 0
-    while pos < len(data) and data[pos] != 0:
-        space = data.find(b" ", pos)
-        length = int(data[pos:space])
-        if length <= 0 or space < 0 or data[pos + length - 1] != 0x0A or data.find(b"=", space, pos + length) < 0:
-            raise _Damaged("invalid pax header")
-        if data.startswith(b"path=", space + 1):
-            path = data[space + 6:pos + length - 1]
-        pos += length
-    return path
-
-
-def _pax_records(data: bytes) -> dict[str, str]:
-    """``LENGTH key=value\\n`` records; a malformed one ends the header as damaged. Only the keys read
-    here matter: a header without them (Python's tarfile writes one with ``mtime`` for every member it
-    adds, as sos does) is not parsed."""
-    if b"path=" not in data and b"size=" not in data and b"GNU.sparse." not in data:
-        return {}
-    records: dict[str, str] = {}
+def _pax_raw(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The ``LENGTH key=value\\n`` records of a pax header, raw; ``_Damaged`` at a malformed one."""
     pos = 0
     while pos < len(data) and data[pos] != 0:
         space = data.find(b" ", pos)
@@ -386,6 +358,23 @@ def _pax_records(data: bytes) -> dict[str, str]:
         if length <= 0 or space < 0 or not record.endswith(b"\n") or b"=" not in record:
             raise _Damaged("invalid pax header")
         key, value = record[:-1].split(b"=", 1)
-        records[_text(key)] = _text(value)
+        yield key, value
         pos += length
-    return records
+
+
+def _pax_path(data: bytes) -> bytes | None:
+    """The raw ``path`` of a pax header (the last one wins, as in ``_pax_records``)."""
+    path = None
+    for key, value in _pax_raw(data):
+        if key == b"path":
+            path = value
+    return path
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    """The records of a pax header; a malformed one ends the header as damaged. Only the keys read here
+    matter: a header without them (Python's tarfile writes one with ``mtime`` for every member it adds, as sos
+    does) is not parsed."""
+    if b"path=" not in data and b"size=" not in data and b"GNU.sparse." not in data:
+        return {}
+    return {_text(key): _text(value) for key, value in _pax_raw(data)}
