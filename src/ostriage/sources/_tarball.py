@@ -373,7 +373,7 @@ class _Extractor:
             return ""
         if member.islnk():
             target = self._report_relative(member.linkname)
-            if target is None or target not in self.result.extracted or not self._regular_inside(target):
+            if target is None or target not in self.result.extracted or not self._regular_inside(target, root):
                 return f"hardlink to {member.linkname!r}, not an unpacked file of the report; skipped"
             return ""
         if not member.isfile() or member.issparse():
@@ -393,7 +393,7 @@ class _Extractor:
             parts = parts[1:]
         return "/".join(parts) or None
 
-    def _regular_inside(self, rel: str) -> bool:
+    def _regular_inside(self, rel: str, root: str) -> bool:
         """Whether ``rel`` is now a regular file inside the report. A hardlink to a symlink would copy the link
         to where its relative target means something else (outside, even); and what an earlier member's path
         leads to may have changed since it was unpacked, through links made after it."""
@@ -402,7 +402,7 @@ class _Extractor:
             regular = stat.S_ISREG(os.lstat(path).st_mode)
         except OSError:
             return False
-        return regular and _within(os.path.realpath(path), self.real_root or os.path.realpath(self.result.root))
+        return regular and _within(os.path.realpath(path), root)
 
     def _hardlink(self, member: tarfile.TarInfo, target: Path) -> None:
         source = self.result.root / (self._report_relative(member.linkname) or "")
