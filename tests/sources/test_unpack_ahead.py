@@ -147,3 +147,15 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except OSError:
         return "gone"
+
+
+def test_the_options_read_before_the_command_line_loads_are_diagnose_s() -> None:
+    """The head start reads diagnose's arguments without click: its options that take a value must be known."""
+    import click
+
+    from ostriage.cli import diagnose
+
+    valued = {name for p in diagnose.params if isinstance(p, click.Option) and not p.is_flag
+              for name in (*p.opts, *p.secondary_opts)}
+    assert valued - {"--root"} == unpack_ahead._WITH_VALUE
+    assert "--root" in valued and "--root" in unpack_ahead._NO_HEAD_START
