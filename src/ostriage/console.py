@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import sys
 
-from ostriage import interrupts, unpack_ahead
+from ostriage import interrupts
 
 
 def main() -> None:
     interrupts.install()
     try:
+        from ostriage import unpack_ahead
+
         unpack_ahead.begin(sys.argv[1:])
         from ostriage.cli import main as run
     except KeyboardInterrupt as exc:
