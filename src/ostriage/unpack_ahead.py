@@ -141,13 +141,11 @@ def _child(archive: str, directory: str, reader: int, writer: int, mask: set[int
         from pathlib import Path
 
         from ostriage.errors import SourceError
-        from ostriage.sources._tarball import Limits, extract_report
-        from ostriage.sources.catalog import EXTRACTION_EXCLUDED, extraction_areas
+        from ostriage.sources.sosreport import Limits, unpack_report
 
         problems: list[Problem] = []
         try:
-            result = extract_report(Path(archive), Path(directory), extraction_areas(), EXTRACTION_EXCLUDED,
-                                    Limits(), problems)
+            result = unpack_report(Path(archive), Path(directory), Limits(), problems)
             message = pickle.dumps(("done", result, problems))
         except SourceError as exc:
             message = pickle.dumps(("refused", str(exc)))

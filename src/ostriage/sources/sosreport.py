@@ -30,13 +30,13 @@ from ostriage.parsers.date import (
     parse_timedatectl,
 )
 from ostriage.sources._lines import MAX_LINE
-from ostriage.sources._tarball import SOS_MARKERS, Limits, extract_report
+from ostriage.sources._tarball import SOS_MARKERS, Extraction, Limits, extract_report
 from ostriage.sources._tree import Tree, note
 from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, CommandSpec, SosVariant, extraction_areas, lookup
 from ostriage.unpack_ahead import ARCHIVE_SUFFIXES
 
-__all__ = ["ARCHIVE_SUFFIXES", "Limits", "SosReport"]
+__all__ = ["ARCHIVE_SUFFIXES", "Limits", "SosReport", "unpack_report"]
 
 _NOT_SOS = "not a sosreport (no sos_commands/, sos_logs/, sos_reports/ or version.txt)"
 _MANIFEST_START = re.compile(r'^\s*"start_time":\s*"([^"]+)"')
@@ -91,8 +91,7 @@ class SosReport(Source):
                 result = ahead[1]
                 self.problems += ahead[2]
             else:
-                result = extract_report(self.path, Path(tmp), extraction_areas(), EXTRACTION_EXCLUDED, limits,
-                                        self.problems)
+                result = unpack_report(self.path, Path(tmp), limits, self.problems)
             if not (result.is_sosreport or result.damaged):
                 raise SourceError(f"{self.label}: {_NOT_SOS} in the archive")
             if not (result.extracted and result.is_sosreport):
@@ -220,6 +219,12 @@ class SosReport(Source):
     def _first_line(self, name: str) -> str:
         output = self.command(name)
         return next((line.text for line in output.lines if line.text.strip()), "") if output else ""
+
+
+def unpack_report(archive: Path, dest: Path, limits: Limits, problems: list[Problem]) -> Extraction:
+    """The areas of ``archive`` ostriage reads, unpacked under ``dest``: the one way a report is unpacked, in
+    process or ahead of time (``unpack_ahead``), so both give the same tree."""
+    return extract_report(archive, dest, extraction_areas(), EXTRACTION_EXCLUDED, limits, problems)
 
 
 def _display(rel: str) -> str:
