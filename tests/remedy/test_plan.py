@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from .conftest import (
     OVERRIDE,
     SCENARIOS,
     SEED,
+    CliRun,
     Entry,
     assert_snapshot,
     at,
@@ -254,3 +256,23 @@ def test_without_a_database_the_networks_ovn_shows_size_the_range(tmp_path: Path
     assert reason.startswith("geneve segments in use: at most 20,000 (OVN's Northbound shows 20,000 neutron network(s) "
                              "(sos_commands/ovn_central/ovn-nbctl_show:39999), of every type")
     assert "new range 1:100000 leaves 80,000 free, 4x or more of what is used" in reason
+
+
+@pytest.mark.parametrize("kind", ["sosreport", "host tree"])
+def test_the_fix_of_evidence_reads_its_files_inside_it_never_this_machines(
+        tmp_path: Path, kind: str, cli: Callable[..., CliRun]) -> None:
+    """RDO ships ``/etc/neutron/plugin.ini -> /etc/neutron/plugins/ml2/ml2_conf.ini``: in a sosreport or a copy of
+    a host's files, that link means the evidence's own file, as the diagnosis reads it, not this machine's."""
+    root = copy_tree(SCENARIOS / "old-kernel-global-oom" / "sos", tmp_path / "sos")
+    (root / "etc/neutron/plugin.ini").unlink()
+    (root / "etc/neutron/plugin.ini").symlink_to(ML2)
+    if kind == "host tree":
+        for marker in ("sos_commands", "version.txt"):
+            target = root / marker
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+    run = cli("diagnose", str(root), "--format", "json")
+    doc = json.loads(run.out)
+    assert doc["fix"] is not None, run.err
+    (change,) = doc["fix"]["changes"]
+    assert (change["path"], change["created"]) == ("/etc/neutron/plugin.ini", False)
+    assert "-vni_ranges = 1:16777215" in change["diff"].splitlines()

@@ -81,16 +81,13 @@ def _reader(source: Source, options: FixOptions) -> Callable[[str], str | None]:
         root = _writable_root(source, options)
         if root is not None:
             # links followed inside root, as the apply will follow them (not to this machine's /etc)
-            real: Path | None = real_path(root, path)
-        elif isinstance(source, SosReport):
-            real = source.root / path.lstrip("/")
-        elif isinstance(source, HostTree):
-            real = source.real_path(path)
+            real = real_path(root, path)
+            data = real.read_bytes() if real.is_file() else None
+        elif isinstance(source, SosReport | HostTree):
+            data = source.read_bytes(path)  # evidence: its links lead inside it, as the diagnosis read them
         else:
-            real = None
-        if real is None or not real.is_file():
-            return None
-        return real.read_bytes().decode("utf-8", "surrogateescape")
+            data = None
+        return None if data is None else data.decode("utf-8", "surrogateescape")
 
     return read
 

@@ -175,6 +175,20 @@ class Tree:
         real = self.resolve(rel)
         return None if real is None else self.open_lines(real, self.display(rel))
 
+    def read_bytes(self, path: str) -> bytes | None:
+        """The exact contents of the regular file at host path ``path``; ``None`` when it is absent or unusable."""
+        rel = host_relative(path)
+        real = self.resolve(rel)
+        fd = None if real is None else self.open_fd(real, self.display(rel))
+        if fd is None:
+            return None
+        with open(fd, "rb") as data:
+            try:
+                return data.read()
+            except OSError as exc:
+                note(self.problems, self.display(rel), exc.strerror or str(exc))
+                return None
+
     def open_lines(self, real: str, shown: str) -> Iterator[Line] | None:
         """Open the regular file ``real`` (already resolved) and stream its lines cited as ``shown``."""
         fd = self.open_fd(real, shown)

@@ -82,7 +82,8 @@ class HostTree(Source):
     def collected_at(self) -> datetime | None:
         return None
 
-    def real_path(self, path: str) -> Path | None:
-        """Where the host path ``path`` is on disk in this tree (for ``fix --root`` writes)."""
+    def read_bytes(self, path: str) -> bytes | None:
+        """The exact contents of the file at host path ``path``, links followed inside the tree (``fix`` shows its
+        edits)."""
         inner = self._inner(path)
-        return None if inner is None else self.path / inner.lstrip("/")
+        return None if inner is None else self._tree.read_bytes(inner)

@@ -118,6 +118,10 @@ class SosReport(Source):
     def read_log(self, path: str) -> Iterator[Line]:
         return self._tree.read_log(path)
 
+    def read_bytes(self, path: str) -> bytes | None:
+        """The exact contents of a file of the report, links followed inside it (``fix`` shows its edits)."""
+        return self._tree.read_bytes(path)
+
     def log_files(self, path: str) -> list[LogFile] | None:
         return self._tree.log_files(path)
 
