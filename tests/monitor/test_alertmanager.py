@@ -91,7 +91,8 @@ def alertmanager(amtool: Path, tmp_path: Path) -> Iterator[RealAlertmanager]:
         config.replace("http://127.0.0.1:5001/", f"http://127.0.0.1:{hook.server_address[1]}/"))
     shutil.copy(DEPLOY / "alertmanager" / "ostriage.tmpl", tmp_path)
     port = _free_port()
-    cg = cgroup.create("ostlab_test_alertmanager", 256 << 20)
+    # a cgroup of this run's own: its teardown kills everything in it, and another checkout's tests may run now
+    cg = cgroup.create(f"ostlab_test_alertmanager_{os.getpid()}", 256 << 20)
     proc = subprocess.Popen(cgroup.enter_argv(cg, [
         "unshare", "--mount", "--propagation", "private", "sh", "-c",
         'mount -t overlay ostriage-test -o lowerdir="$1":/usr/share /usr/share && shift && exec "$@"', "am",
