@@ -189,9 +189,13 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
     with progress.reporting(progress.for_stream(sys.stderr, quiet)):
         for target in targets or (None,):
             with _source(target, root) as source:
-                facts = collect(source)
-                diagnosis = run_diagnosis(facts)
-                docs.append(to_document(diagnosis, proposed_fix(source, facts, diagnosis)))
+                read_whole = False
+                while not read_whole:  # a tarball read while it was unpacked may have to be read again
+                    facts = collect(source)
+                    diagnosis = run_diagnosis(facts)
+                    fix = proposed_fix(source, facts, diagnosis)
+                    read_whole = source.finish()
+                docs.append(to_document(diagnosis, fix))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:

@@ -1,12 +1,20 @@
-"""A tarball named on ``ostriage diagnose``'s command line, unpacked while the program is still loading.
+"""A tarball named on ``ostriage diagnose``'s command line, unpacked while the program is still loading and read
+while it is still being unpacked.
 
 Loading the command line's modules takes a third of a second, the same order as unpacking a sosreport
 tarball, and both hold the interpreter lock: in one process they can only follow each other. So the console
 script, before it imports anything else, forks a child that unpacks the first target, if it is a tarball,
-into a private temporary directory and sends back what the extraction produced; the report source then
-takes that instead of unpacking the archive again (``take``). Anything unusual (another command, options
-that change what is read, a child that fails) simply means no head start: the tarball is unpacked in
-process as before, with the same limits and the same result.
+into a private temporary directory; the report source then takes that directory (``take``) instead of
+unpacking the archive again, and starts reading it before the child is done (``Stream``). Anything unusual
+(another command, options that change what is read, a child that fails) simply means no head start: the
+tarball is unpacked in process as before, with the same limits and the same result.
+
+Reading while the archive is unpacked rests on the order in which sos writes it (Python's ``tarfile.add``:
+each directory, then its entries in sorted order), so members come in the sorted order of their paths.
+The child tells, on a pipe, each member it has handled; a path is settled once the archive is past it
+(``Stream.settle``): what is there then is whole, what is not will not come. Whether the archive kept that
+order, and what the extraction noted, come at its end (``Stream.finish``); the caller reads the report again
+from the finished tree when it did not, so the answer never depends on the order.
 
 The child is this program: the same code unpacks the same archive under the same limits (``Limits()``,
 the system's temporary directory). It writes nothing to the terminal, dies with a terminating signal as any
@@ -22,6 +30,7 @@ import atexit
 import contextlib
 import os
 import signal
+import struct
 
 from ostriage import interrupts
 
@@ -32,7 +41,7 @@ if TYPE_CHECKING:
     from ostriage.sources._tarball import Extraction
     from ostriage.sources.base import Problem
 
-__all__ = ["ARCHIVE_SUFFIXES", "begin", "first_tarball", "take"]
+__all__ = ["ARCHIVE_SUFFIXES", "ENTRY", "LINK", "TREE", "Stream", "begin", "first_tarball", "settled", "take"]
 
 #: File names taken for sosreport tarballs (compression is recognised from the content).
 ARCHIVE_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".txz", ".tar")
@@ -40,6 +49,23 @@ ARCHIVE_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".txz", "
 _WITH_VALUE = frozenset({"--format", "-o", "--output", "--color"})
 #: options after which the first argument is not what will be read first, or nothing is read at all
 _NO_HEAD_START = frozenset({"--root", "-h", "--help"})
+
+#: What ``Stream.settle`` waits for: whether the path is a symlink (``LINK``: the archive is at or past the
+#: path), what the path is (``ENTRY``: a file handled, or past everything below it), what is below it (``TREE``)
+LINK, ENTRY, TREE = 0, 1, 2
+
+# The child's frames: kind (1 byte) and length of what follows. One frame is written at once (at most PIPE_BUF
+# bytes, so never in part); a member whose frame would be longer is not told, and the archive counts as out
+# of order (the reader then waits for its end).
+_FRAME = struct.Struct("<cI")
+_PIPE_BUF = 4096
+#: the longest path a frame carries: a prefix, an out-of-order mark and a member fit in one write
+_LONGEST = (_PIPE_BUF - 3 * _FRAME.size) // 2
+_PREFIX, _FILE, _DIRECTORY, _UNORDERED, _DONE = b"P", b"F", b"R", b"U", b"D"
+# A pipe as large as Linux allows an unprivileged process (fs.pipe-max-size's default): the child never waits
+# for its reader, and a report's few thousand members fit.
+_PIPE_SIZE = 1024 * 1024
+_F_SETPIPE_SZ = 1031
 
 
 class _Pending:
@@ -104,6 +130,10 @@ def begin(argv: list[str]) -> None:
         except OSError:
             os.rmdir(directory)
             return
+        with contextlib.suppress(OSError):
+            import fcntl
+
+            fcntl.fcntl(writer, _F_SETPIPE_SZ, _PIPE_SIZE)
         try:
             pid = os.fork()
         except OSError:
@@ -121,9 +151,10 @@ def begin(argv: list[str]) -> None:
 
 
 def _child(archive: str, directory: str, reader: int, writer: int, mask: set[int | signal.Signals]) -> NoReturn:
-    """Unpack, send ``("done", Extraction, problems)`` or ``("refused", message)``, and exit at once (the
-    parent's exit handlers and buffered output are the parent's). A terminating signal ends it as it ends any
-    program; so does the end of the parent, however it ends."""
+    """Unpack, telling each member handled (``_Teller``), then send ``("done", Extraction, problems, ordered)``
+    or ``("refused", message)``, and exit at once (the parent's exit handlers and buffered output are the
+    parent's). A terminating signal ends it as it ends any program; so does the end of the parent, however it
+    ends."""
     code = 1
     try:
         os.close(reader)
@@ -144,16 +175,62 @@ def _child(archive: str, directory: str, reader: int, writer: int, mask: set[int
         from ostriage.sources.sosreport import Limits, unpack_report
 
         problems: list[Problem] = []
+        teller = _Teller(writer)
         try:
-            result = unpack_report(Path(archive), Path(directory), Limits(), problems)
-            message = pickle.dumps(("done", result, problems))
+            result = unpack_report(Path(archive), Path(directory), Limits(), problems, teller.member)
+            message = pickle.dumps(("done", result, problems, teller.ordered))
         except SourceError as exc:
             message = pickle.dumps(("refused", str(exc)))
-        with os.fdopen(writer, "wb") as out:
-            out.write(message)
+        _tell_end(writer, message)
         code = 0
     finally:  # whatever happened (the parent then unpacks in process)
         os._exit(code)
+
+
+class _Teller:
+    """Tells the parent the report's directory, each member the extraction has handled and, at once, that the
+    archive is out of order, in frames it never waits to write: what the full pipe refuses is kept, the latest
+    member replacing the one before (the parent only needs the latest)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self.ordered = True
+        self._last: tuple[str, ...] | None = None
+        self._told_prefix = False
+        self._must = b""  # frames not written yet that must be: the prefix, out of order
+        self._at = b""  # the latest member's frame, not written yet
+
+    def member(self, prefix: str, rel: str, is_dir: bool) -> None:
+        if not self._told_prefix:
+            self._told_prefix = True
+            self._must += _frame(_PREFIX, prefix)
+        parts = tuple(rel.split("/"))
+        if self.ordered:
+            at = _frame(_DIRECTORY if is_dir else _FILE, rel)
+            if at and (self._last is None or parts > self._last):
+                self._last, self._at = parts, at
+            else:  # nothing more is told but the end: the parent waits for it
+                self.ordered = False
+                self._must += _frame(_UNORDERED, "")
+        if self._must or self._at:
+            with contextlib.suppress(BlockingIOError):
+                os.write(self.fd, self._must + self._at)
+                self._must = self._at = b""
+
+
+def _tell_end(fd: int, message: bytes) -> None:
+    """The last frame, waiting for the parent to read it if it must."""
+    os.set_blocking(fd, True)
+    view = memoryview(_FRAME.pack(_DONE, len(message)) + message)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _frame(kind: bytes, text: str) -> bytes:
+    """A frame, or ``b""`` when it would be too long to be written at once together with the others."""
+    data = text.encode("utf-8", "surrogateescape")
+    return _FRAME.pack(kind, len(data)) + data if len(data) <= _LONGEST else b""
 
 
 def _die_with(parent: int) -> None:
@@ -170,11 +247,10 @@ def _die_with(parent: int) -> None:
 
 
 def take(archive: str | os.PathLike[str], default_limits: bool,
-         workdir: str | os.PathLike[str] | None) -> tuple[str, Extraction, list[Problem]] | None:
-    """``(directory, Extraction, problems)`` the child made for ``archive`` when it was started for this very
-    file, unchanged since, and the caller unpacks it as the child did (default limits, no ``workdir``);
-    ``None`` otherwise (the caller unpacks it; the child, of no use then, is ended). The directory is then the
-    caller's to remove. Raises the ``SourceError`` the extraction raised."""
+         workdir: str | os.PathLike[str] | None) -> Stream | None:
+    """The child's extraction of ``archive``, as it goes, when it was started for this very file, unchanged
+    since, and the caller unpacks it as the child did (default limits, no ``workdir``); ``None`` otherwise (the
+    caller unpacks it; the child, of no use then, is ended). The directory is then the caller's to remove."""
     global _pending
     pending = _pending
     if pending is None:
@@ -187,26 +263,141 @@ def take(archive: str | os.PathLike[str], default_limits: bool,
         _abandon()
         return None
     _pending = None
-    import pickle
+    return Stream(pending)
 
-    try:
-        with os.fdopen(pending.reader, "rb") as answer:
+
+class Stream:
+    """The child's extraction, read while it goes on: ``prefix`` first, ``settle`` before each look at the
+    tree, ``finish`` at the end, ``end`` to stop it."""
+
+    def __init__(self, pending: _Pending) -> None:
+        self._pending: _Pending | None = pending
+        self.directory = pending.directory
+        os.set_blocking(pending.reader, False)
+        self._buffer = bytearray()
+        self._prefix: str | None = None
+        self._at: tuple[str, ...] | None = None  # the last member handled
+        self._at_directory = False
+        self._done: bytes | None = None
+        self._over = False  # the last frame came, or the child is gone
+        self._unordered = False
+        #: a path was taken as settled before the end, on the archive's order
+        self.read_early = False
+
+    def prefix(self) -> str | None:
+        """The report's directory inside the archive (``""``: none), once the child knows it; ``None`` when it
+        ended without (then ``finish`` tells why)."""
+        while self._prefix is None and not self._over:
+            self._read()
+        return self._prefix
+
+    def settle(self, rel: str, what: int) -> None:
+        """Wait until the report-relative path ``rel`` is as it will stay for ``what`` (``LINK``, ``ENTRY``,
+        ``TREE``), or the extraction is over."""
+        parts = tuple(p for p in rel.split("/") if p)
+        if not parts and what != TREE:
+            return  # the report's directory: there from the start, whatever the order
+        while not self._over:
+            if not self._unordered and settled(self._at, self._at_directory, parts, what):
+                self.read_early = True
+                return
+            self._read()
+
+    def finish(self) -> tuple[Extraction, list[Problem], bool] | None:
+        """``(Extraction, problems, ordered)`` once the child is done; ``None`` when it failed (the caller then
+        unpacks in process). Raises the ``SourceError`` the extraction raised."""
+        pending = self._pending
+        if pending is None:
+            return None
+        while not self._over:
+            self._read()
+        self._pending = None
+        import pickle
+
+        try:
+            os.close(pending.reader)
             pending.reader = -1
-            data = answer.read()
-        _, status = os.waitpid(pending.pid, 0)
-        outcome = pickle.loads(data) if status == 0 and data else None
-    except BaseException:
-        _end(pending)
-        raise
-    if outcome is None:
-        _remove(pending.directory)
-        return None
-    if outcome[0] == "refused":
-        _remove(pending.directory)
-        from ostriage.errors import SourceError
+            _, status = os.waitpid(pending.pid, 0)
+            outcome = pickle.loads(self._done) if status == 0 and self._done else None
+        except BaseException:
+            _end(pending, remove=False)
+            raise
+        if outcome is None:
+            return None
+        if outcome[0] == "refused":
+            from ostriage.errors import SourceError
 
-        raise SourceError(outcome[1])
-    return pending.directory, outcome[1], outcome[2]
+            raise SourceError(outcome[1])
+        return outcome[1], outcome[2], outcome[3]
+
+    def end(self) -> None:
+        """Stop the child, if it still runs (the directory stays the caller's)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            _end(pending, remove=False)
+        self._over = True
+
+    def _read(self) -> None:
+        """Wait for the child's next frames and take them in."""
+        pending = self._pending
+        if pending is None:
+            self._over = True
+            return
+        import select
+
+        select.select([pending.reader], [], [])
+        while True:
+            try:
+                chunk = os.read(pending.reader, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                self._over = True  # the child is gone, with or without its last frame
+                break
+            self._buffer += chunk
+        self._frames()
+
+    def _frames(self) -> None:
+        buffer = self._buffer
+        start = 0
+        while len(buffer) - start >= _FRAME.size:
+            kind, length = _FRAME.unpack_from(buffer, start)
+            end = start + _FRAME.size + length
+            if len(buffer) < end:
+                break
+            data = bytes(buffer[start + _FRAME.size:end])
+            start = end
+            if kind == _DONE:
+                self._done = data
+                self._over = True
+                continue
+            text = data.decode("utf-8", "surrogateescape")
+            if kind == _PREFIX:
+                self._prefix = text
+            elif kind == _UNORDERED:
+                self._unordered = True
+            else:
+                self._at = tuple(text.split("/"))
+                self._at_directory = kind == _DIRECTORY
+        del buffer[:start]
+
+
+def settled(at: tuple[str, ...] | None, at_directory: bool, parts: tuple[str, ...], what: int) -> bool:
+    """Whether the path ``parts`` is as it will stay for ``what`` once an archive in sorted order has handled the
+    member ``at`` (a directory or not): that member or a later one is a symlink's own (``LINK``), a file's
+    (``ENTRY``), or everything below ``parts`` is behind (``ENTRY``, ``TREE``).
+
+    >>> settled(("etc", "hosts"), False, ("etc", "hosts"), ENTRY), settled(("etc", "x"), False, ("etc",), ENTRY)
+    (True, False)
+    >>> settled(("etc", "x"), False, ("etc",), LINK), settled(("var",), True, ("etc",), TREE)
+    (True, True)
+    """
+    if not parts:
+        return what != TREE  # the report's directory itself is there from the start
+    if at is None:
+        return False
+    return at[:len(parts)] > parts or (what == LINK and at >= parts) \
+        or (what == ENTRY and at == parts and not at_directory)
 
 
 def _abandon() -> None:
@@ -216,7 +407,7 @@ def _abandon() -> None:
         _end(pending)
 
 
-def _end(pending: _Pending) -> None:
+def _end(pending: _Pending, remove: bool = True) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pending.pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
@@ -224,11 +415,12 @@ def _end(pending: _Pending) -> None:
     if pending.reader >= 0:
         with contextlib.suppress(OSError):
             os.close(pending.reader)
-    _remove(pending.directory)
+        pending.reader = -1
+    if remove:
+        _remove(pending.directory)
 
 
 def _remove(directory: str) -> None:
     import shutil
 
     shutil.rmtree(directory, ignore_errors=True)
-

@@ -391,15 +391,16 @@ class _Collector:
 
 def collect(source: Source) -> Facts:
     c = _Collector(source)
+    # Commands' outputs before logs: a tarball is read while it is unpacked, and sos puts var/ last
     c.guarded("hostname", c.hostname)
-    c.guarded("journal", c.journal)
-    c.guarded("kernel log", c.kernel)
     c.guarded("systemctl show", c.systemctl)
     c.guarded("process list", c.processes)
     c.guarded("containers", c.containers)
+    c.guarded("listening sockets", c.listeners)
+    c.guarded("journal", c.journal)
+    c.guarded("kernel log", c.kernel)
     c.guarded("cgroups of OOM kills", c.cgroups)
     c.guarded("systemd units", c.units)
-    c.guarded("listening sockets", c.listeners)
     c.guarded("where services run", c.where)
     c.guarded("OpenStack configuration", c.configs)
     c.guarded("configuration times", c.modified)

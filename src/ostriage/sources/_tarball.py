@@ -39,7 +39,7 @@ import re
 import stat
 import tarfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import translate
 from pathlib import Path
@@ -52,7 +52,12 @@ from ostriage.sources._tar_reader import TarReader
 from ostriage.sources._tree import note
 from ostriage.sources.base import Problem
 
-__all__ = ["Extraction", "Limits", "extract_report"]
+__all__ = ["Extraction", "Limits", "Watcher", "area_tops", "extract_report"]
+
+#: told of each member of the report once it is handled (written, or left out): the report's directory in the
+#: archive (``""``: none), the member's report-relative path and whether it is a directory; the members
+#: ``_Areas.passed_over`` passes over are not told
+Watcher = Callable[[str, str, bool], None]
 
 #: What marks a directory tree as a sosreport (any one suffices).
 SOS_MARKERS = ("sos_commands", "sos_logs", "sos_reports", "version.txt")
@@ -97,6 +102,13 @@ class Extraction:
     extracted: set[str] = field(default_factory=set)
 
 
+def area_tops(areas: Iterable[str]) -> frozenset[str] | None:
+    """The top-level names ``areas`` start with (nothing under any other name is unpacked); ``None`` when one
+    starts with glob magic."""
+    tops = {a.split("/", 1)[0] for a in areas}
+    return None if any(c in t for t in tops for c in "*?[") else frozenset(tops)
+
+
 class _Areas:
     """Membership test for root-relative paths: inside one of ``areas`` (a directory stands for
     everything below it; glob magic matches the path or one of its parents), not in ``excluded``."""
@@ -108,10 +120,8 @@ class _Areas:
         self._plain = frozenset(plain)
         self._magic = _any_of(magic)
         self._excluded = _any_of(excluded)
-        # The top-level names an area starts with: most members (all of sys/, proc/...) are rejected by
-        # their first name alone, before any prefix is matched
-        tops = {a.split("/", 1)[0] for a in areas}
-        self._tops = None if any(c in t for t in tops for c in "*?[") else frozenset(tops)
+        # most members (all of sys/, proc/...) are rejected by their first name alone, before any prefix is matched
+        self._tops = area_tops(areas)
         # Proper ancestors of every area: a symlink there (``lib -> usr/lib``) leads into one.
         self._ancestors = frozenset(
             "/".join(parts[:i])
@@ -159,9 +169,9 @@ def _any_of(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: Iterable[str], limits: Limits,
-                   problems: list[Problem]) -> Extraction:
-    """Unpack ``areas`` but not ``excluded`` (see ``_Areas``) of ``archive`` under ``dest``;
-    ``SourceError`` when the file is not a readable tar archive at all."""
+                   problems: list[Problem], watch: Watcher | None = None) -> Extraction:
+    """Unpack ``areas`` but not ``excluded`` (see ``_Areas``) of ``archive`` under ``dest``, telling ``watch``
+    of each member as it goes; ``SourceError`` when the file is not a readable tar archive at all."""
     label = str(archive)
     try:
         raw = open(archive, "rb")  # noqa: SIM115 - closed in the finally below
@@ -177,7 +187,7 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
             if first is None and tar.stopped_by is not None:
                 reason = "empty file" if tar.offset == 0 else tar.stopped_by
                 raise SourceError(f"{label}: not a readable tar archive ({reason})")
-            result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems).run(first)
+            result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems, watch).run(first)
             if not (result.damaged or result.cut_short):
                 _check_end(label, tar, stream, result, problems)
             return result
@@ -221,8 +231,9 @@ def _check_end(label: str, tar: TarReader, stream: Prefetched, result: Extractio
 
 class _Extractor:
     def __init__(self, label: str, tar: TarReader, dest: Path, areas: _Areas, limits: Limits,
-                 problems: list[Problem]) -> None:
+                 problems: list[Problem], watch: Watcher | None) -> None:
         self.label = label
+        self.watch = watch
         self.tar = tar
         self.dest = dest
         self.areas = areas
@@ -286,11 +297,12 @@ class _Extractor:
         rel = "/".join(rel_parts)
         if rel_parts[0] in SOS_MARKERS:
             self.result.is_sosreport = True
-        if member.isdir() or not (
+        go_on = member.isdir() or not (
             self.areas.contains(rel) or (member.issym() and self.areas.leads_into(rel))
-        ):
-            return True  # directories are made as files need them
-        return self._unpack(member, rel)
+        ) or self._unpack(member, rel)  # directories are made as files need them
+        if self.watch is not None:
+            self.watch(self.prefix or "", rel, member.isdir())
+        return go_on
 
     def _in_report(self, parts: list[str], member: tarfile.TarInfo) -> list[str] | None:
         """``parts`` relative to the report root, or ``None`` for the top directory itself or a

@@ -30,6 +30,7 @@ from ostriage.sources._lines import MAX_LINE, TRUNCATED, decompressing, iter_lin
 from ostriage.sources._rotation import rotation_order
 from ostriage.sources._size import size
 from ostriage.sources.base import LogFile, Problem
+from ostriage.unpack_ahead import ENTRY, LINK, TREE
 
 __all__ = ["Tree", "host_relative", "note"]
 
@@ -59,6 +60,9 @@ def host_relative(path: str) -> str:
 
 #: the symlink (root-relative path, target) a part of a path being resolved came from; None: the path itself
 _Origin = tuple[str, str] | None
+#: waits until a root-relative path is as it will stay (a tree still being unpacked): ``gate(rel, what)`` with
+#: ``what`` one of ``LINK`` (whether it is a symlink), ``ENTRY`` (what it is), ``TREE`` (what is below it)
+Gate = Callable[[str, int], None]
 #: like the kernel's limit on symlinks followed in one lookup (MAXSYMLINKS)
 _MAX_LINKS = 40
 
@@ -79,6 +83,7 @@ class Tree:
         permission_hint: Callable[[str], str] = lambda _real: "",
         max_line: int = MAX_LINE,
         static: bool = False,
+        gate: Gate | None = None,
     ) -> None:
         self.root = Path(os.path.realpath(root))
         self.problems = problems
@@ -90,6 +95,7 @@ class Tree:
         # problems they note are noted once anyway.
         self._resolved: dict[str, str | None] | None = {} if static else None
         self._listed: dict[str, list[str]] | None = {} if static else None
+        self._gate = gate
 
     # -- resolution -----------------------------------------------------------------------------
 
@@ -142,6 +148,8 @@ class Tree:
                 current = os.path.dirname(current)
                 continue
             candidate = os.path.join(current, name)
+            if self._gate is not None:
+                self._gate(self.relative(candidate), LINK)
             if os.path.islink(candidate):
                 hops += 1
                 if hops > _MAX_LINKS:
@@ -153,6 +161,8 @@ class Tree:
                 parts[:0] = [(p, link) for p in target.split("/") if p not in ("", ".")]
                 continue
             current = candidate
+        if self._gate is not None:
+            self._gate(self.relative(current), ENTRY)
         return current, None
 
     def modified(self, path: str) -> datetime | None:
@@ -299,6 +309,8 @@ class Tree:
 
     def _list(self, rel: str) -> list[str]:
         real = self.resolve(rel)
+        if real is not None and self._gate is not None:
+            self._gate(self.relative(real), TREE)
         if real is None or not os.path.isdir(real):
             return []
         try:

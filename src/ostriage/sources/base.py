@@ -109,6 +109,11 @@ class Source(ABC):
         """A read-only descriptor of one of ``log_files``; ``None`` (with a problem) when it cannot be read."""
         return None
 
+    def finish(self) -> bool:
+        """Wait for evidence still arriving (a tarball being unpacked while it is read); ``False`` when what was
+        read before may differ from what is there now, so that it must be read again."""
+        return True
+
     def close(self) -> None:  # noqa: B027 - optional hook: most sources hold nothing to release
         """Release temporary resources (an unpacked tarball)."""
 

@@ -30,7 +30,7 @@ from ostriage.parsers.date import (
     parse_timedatectl,
 )
 from ostriage.sources._lines import MAX_LINE
-from ostriage.sources._tarball import SOS_MARKERS, Extraction, Limits, extract_report
+from ostriage.sources._tarball import SOS_MARKERS, Extraction, Limits, Watcher, area_tops, extract_report
 from ostriage.sources._tree import Tree, note
 from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, CommandSpec, SosVariant, extraction_areas, lookup
@@ -42,6 +42,8 @@ _NOT_SOS = "not a sosreport (no sos_commands/, sos_logs/, sos_reports/ or versio
 _MANIFEST_START = re.compile(r'^\s*"start_time":\s*"([^"]+)"')
 # The first "start_time" of the manifest is the report's; later ones are per plugin.
 _MANIFEST_SCAN_LINES = 50
+# Nothing under another top-level name is unpacked: a tree being unpacked need not be waited for there.
+_UNPACKED_TOPS = area_tops(extraction_areas())
 
 
 class SosReport(Source):
@@ -68,6 +70,8 @@ class SosReport(Source):
         #: the tarball this report was unpacked from, ``None`` for a directory
         self.archive: Path | None = None
         self._cleanup: Callable[[], object] | None = None
+        self._stream: unpack_ahead.Stream | None = None
+        self._max_line = max_line
         if self.path.is_dir():
             root = _find_root(self.path, self.label)
         elif self.path.is_file():
@@ -79,34 +83,79 @@ class SosReport(Source):
             raise SourceError(f"{self.label}: no such file or directory")
         #: the report's root directory (where ``sos_commands/`` is)
         self.root = root
-        self._tree = Tree(root, self.problems, _display, max_line=max_line, static=True)
+        gate = self._settle if self._stream is not None else None
+        self._tree = Tree(root, self.problems, _display, max_line=max_line, static=True, gate=gate)
         self._collected: datetime | Literal[False] | None = False
 
     def _unpack(self, limits: Limits, workdir: str | os.PathLike[str] | None) -> Path:
-        ahead = unpack_ahead.take(self.path, limits == Limits(), workdir)
-        tmp = ahead[0] if ahead is not None else tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir)
-        self._cleanup = weakref.finalize(self, shutil.rmtree, tmp, ignore_errors=True)
+        stream = unpack_ahead.take(self.path, limits == Limits(), workdir)
+        tmp = stream.directory if stream is not None else tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir)
+        self._cleanup = weakref.finalize(self, _discard, stream, tmp)
         try:
-            if ahead is not None:
-                result = ahead[1]
-                self.problems += ahead[2]
-            else:
-                result = unpack_report(self.path, Path(tmp), limits, self.problems)
-            if not (result.is_sosreport or result.damaged):
-                raise SourceError(f"{self.label}: {_NOT_SOS} in the archive")
-            if not (result.extracted and result.is_sosreport):
-                why = f" ({self.problems[0].message})" if self.problems else ""
-                raise SourceError(f"{self.label}: nothing usable could be unpacked{why}")
+            if stream is not None:
+                prefix = stream.prefix()
+                if prefix is not None:  # read while the child goes on: ``finish`` tells whether that held
+                    self._stream = stream
+                    root = Path(tmp) / prefix
+                    root.mkdir(exist_ok=True)  # there from the start, as when it is read finished
+                    return root
+                outcome = stream.finish()
+                if outcome is not None:
+                    return self._accept(outcome[0], outcome[1])
+                _empty(tmp)  # the child failed: unpack here what it may have left half done
+            return self._accept(unpack_report(self.path, Path(tmp), limits, self.problems), [])
         except BaseException:
             self.close()
             raise
+
+    def _accept(self, result: Extraction, problems: list[Problem]) -> Path:
+        """The root of what an extraction gave, with what it noted; ``SourceError`` when it gave no report."""
+        self.problems += problems
+        if not (result.is_sosreport or result.damaged):
+            raise SourceError(f"{self.label}: {_NOT_SOS} in the archive")
+        if not (result.extracted and result.is_sosreport):
+            why = f" ({self.problems[0].message})" if self.problems else ""
+            raise SourceError(f"{self.label}: nothing usable could be unpacked{why}")
         return result.root
+
+    def finish(self) -> bool:
+        """Wait for the end of a tarball read while it was unpacked. ``False`` when what was read may have
+        differed from the finished tree (the archive was out of sos's order where it had been read in that order,
+        the extraction noted problems, or the child failed and the tarball was unpacked here): the report is then
+        as the unpacked tree is, to be read again. Raises ``SourceError`` as opening a tarball does."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return True
+        try:
+            outcome = stream.finish()
+            # what was read is the finished tree's when the archive kept sos's order, or nothing was read before
+            # its end; what the extraction noted was not in it
+            if outcome is not None and (outcome[2] or not stream.read_early) and not outcome[1]:
+                self._accept(outcome[0], [])
+                return True
+            self.problems = []  # what the reading noted is noted again, from the finished tree
+            if outcome is None:
+                _empty(stream.directory)
+                root = self._accept(unpack_report(self.path, Path(stream.directory), Limits(), self.problems), [])
+            else:
+                root = self._accept(outcome[0], outcome[1])
+        except BaseException:
+            self.close()
+            raise
+        self.root = root
+        self._tree = Tree(root, self.problems, _display, max_line=self._max_line, static=True)
+        self._collected = False
+        return False
+
+    def _settle(self, rel: str, what: int) -> None:
+        if self._stream is not None and (not rel or _UNPACKED_TOPS is None or rel.split("/", 1)[0] in _UNPACKED_TOPS):
+            self._stream.settle(rel, what)
 
     def __repr__(self) -> str:
         return f"SosReport({self.label!r})"
 
     def close(self) -> None:
-        """Remove the unpacked copy of a tarball (nothing to do for a directory)."""
+        """Stop the unpacking of a tarball and remove its unpacked copy (nothing to do for a directory)."""
         if self._cleanup is not None:
             self._cleanup()
 
@@ -225,10 +274,22 @@ class SosReport(Source):
         return next((line.text for line in output.lines if line.text.strip()), "") if output else ""
 
 
-def unpack_report(archive: Path, dest: Path, limits: Limits, problems: list[Problem]) -> Extraction:
+def unpack_report(archive: Path, dest: Path, limits: Limits, problems: list[Problem],
+                  watch: Watcher | None = None) -> Extraction:
     """The areas of ``archive`` ostriage reads, unpacked under ``dest``: the one way a report is unpacked, in
     process or ahead of time (``unpack_ahead``), so both give the same tree."""
-    return extract_report(archive, dest, extraction_areas(), EXTRACTION_EXCLUDED, limits, problems)
+    return extract_report(archive, dest, extraction_areas(), EXTRACTION_EXCLUDED, limits, problems, watch)
+
+
+def _discard(stream: unpack_ahead.Stream | None, directory: str) -> None:
+    if stream is not None:
+        stream.end()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _empty(directory: str) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+    os.mkdir(directory, 0o700)
 
 
 def _display(rel: str) -> str:
