@@ -193,9 +193,8 @@ def diagnose(targets: tuple[str, ...], root: str | None, fmt: str, output: str |
                 while not read_whole:  # a tarball read while it was unpacked may have to be read again
                     facts = collect(source)
                     diagnosis = run_diagnosis(facts)
-                    fix = proposed_fix(source, facts, diagnosis)
                     read_whole = source.finish()
-                docs.append(to_document(diagnosis, fix))
+                docs.append(to_document(diagnosis, proposed_fix(source, facts, diagnosis)))
 
     def write(out: TextIO) -> None:
         if fmt == "json" and len(docs) > 1:

@@ -172,10 +172,10 @@ def _child(archive: str, directory: str, reader: int, writer: int, mask: set[int
         from pathlib import Path
 
         from ostriage.errors import SourceError
-        from ostriage.sources.sosreport import Limits, unpack_report
+        from ostriage.sources.sosreport import Limits, unpack_report, unpacked_tops
 
         problems: list[Problem] = []
-        teller = _Teller(writer)
+        teller = _Teller(writer, unpacked_tops())
         try:
             result = unpack_report(Path(archive), Path(directory), Limits(), problems, teller.member)
             message = pickle.dumps(("done", result, problems, teller.ordered))
@@ -192,9 +192,10 @@ class _Teller:
     archive is out of order, in frames it never waits to write: what the full pipe refuses is kept, the latest
     member replacing the one before (the parent only needs the latest)."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, tops: frozenset[str] | None) -> None:
         self.fd = fd
         os.set_blocking(fd, False)
+        self._tops = tops  # a member elsewhere (written through a link) breaks the parent's shortcut: out of order
         self.ordered = True
         self._last: tuple[str, ...] | None = None
         self._told_prefix = False
@@ -208,7 +209,8 @@ class _Teller:
         parts = tuple(rel.split("/"))
         if self.ordered:
             at = _frame(_DIRECTORY if is_dir else _FILE, rel)
-            if at and (self._last is None or parts > self._last):
+            after = self._last is None or parts > self._last
+            if at and after and (self._tops is None or parts[0] in self._tops):
                 self._last, self._at = parts, at
             else:  # nothing more is told but the end: the parent waits for it
                 self.ordered = False
@@ -291,14 +293,15 @@ class Stream:
             self._read()
         return self._prefix
 
-    def settle(self, rel: str, what: int) -> None:
+    def settle(self, rel: str, what: int, unpacked: bool = True) -> None:
         """Wait until the report-relative path ``rel`` is as it will stay for ``what`` (``LINK``, ``ENTRY``,
-        ``TREE``), or the extraction is over."""
+        ``TREE``), or the extraction is over. A path not ``unpacked`` (nothing is unpacked under its top-level
+        name) is as it will stay at once, while the archive keeps its order."""
         parts = tuple(p for p in rel.split("/") if p)
         if not parts and what != TREE:
             return  # the report's directory: there from the start, whatever the order
         while not self._over:
-            if not self._unordered and settled(self._at, self._at_directory, parts, what):
+            if not self._unordered and (not unpacked or settled(self._at, self._at_directory, parts, what)):
                 self.read_early = True
                 return
             self._read()

@@ -22,7 +22,7 @@ from ostriage import unpack_ahead
 from ostriage.sources._tarball import Extraction, Limits, area_tops, extract_report
 from ostriage.sources._tree import Tree
 from ostriage.sources.base import Problem
-from ostriage.sources.sosreport import SosReport
+from ostriage.sources.sosreport import SosReport, unpacked_tops
 from ostriage.unpack_ahead import settled
 
 from .builders import MINIMAL, file, symlink, write_tar
@@ -202,7 +202,7 @@ class _PlayedChild:
         identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         monkeypatch.setattr(unpack_ahead, "_pending",
                             unpack_ahead._Pending(str(self.archive), identity, pid, reader, str(self.directory)))
-        self.teller = unpack_ahead._Teller(self.writer)
+        self.teller = unpack_ahead._Teller(self.writer, unpacked_tops())
         self.problems: list = []
         self.extracted: set[str] = set()
 
@@ -264,3 +264,37 @@ def test_what_the_extraction_noted_makes_the_report_read_again(tmp_path: Path,
     assert report.finish() is False
     assert report.problems == child.problems
     report.close()
+
+
+def test_a_child_gone_without_its_end_means_the_tarball_is_unpacked_here(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    child = _PlayedChild(tmp_path, monkeypatch)
+    child.member("etc/hostname", "half")  # what a killed child may leave
+    report = SosReport(child.archive)
+    os.close(child.writer)  # gone, without its last frame
+    assert report.finish() is False
+    assert [line.text for line in report.read_lines("/version.txt") or ()] == ["sosreport: 4.5.6"]
+    assert report.read_lines("/etc/hostname") is None  # the archive has none: what the child left is gone
+    report.close()
+
+
+@pytest.mark.parametrize(("members", "why"), [
+    ([file("top/sos_commands/aaa/x", "old"), symlink("top/sos_commands/zzz", "aaa"),
+      file("top/sos_commands/zzz/x", "new")], "written through a link, back where the archive had been"),
+    ([file("top/etc/neutron/a", "a"), symlink("top/etc/neutron/b", "../../opt"), file("top/etc/neutron/b/x", "x")],
+     "written through a link, where nothing is unpacked"),
+    ([file("top/etc/neutron/a", "a"), file("top/etc/neutron/a", "again")], "the same path twice"),
+])
+def test_a_member_out_of_sos_s_order_is_told_at_once(members: list, why: str, tmp_path: Path) -> None:
+    """What the child tells for members in sorted order but not landing in it: out of order, so the parent waits
+    for the end (``_Teller``, with the extraction's own ``watch``)."""
+    archive = write_tar(tmp_path / "report.tar", [file("top/sos_commands/date/date", "x"), *members],
+                        compression="")
+    reader, writer = os.pipe()
+    teller = unpack_ahead._Teller(writer, unpacked_tops())
+    extract_report(archive, tmp_path / "out", ("etc/neutron", "sos_commands"), (), Limits(), [], teller.member)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as frames:
+        told = frames.read()
+    assert teller.ordered is False, why
+    assert b"U\x00\x00\x00\x00" in told  # the mark, at once

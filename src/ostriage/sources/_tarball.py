@@ -55,8 +55,9 @@ from ostriage.sources.base import Problem
 __all__ = ["Extraction", "Limits", "Watcher", "area_tops", "extract_report"]
 
 #: told of each member of the report once it is handled (written, or left out): the report's directory in the
-#: archive (``""``: none), the member's report-relative path and whether it is a directory; the members
-#: ``_Areas.passed_over`` passes over are not told
+#: archive (``""``: none), where the member is now, relative to the report (its own path, unless a symlinked
+#: directory on its way took it elsewhere), and whether it is a directory; the members ``_Areas.passed_over``
+#: passes over are not told
 Watcher = Callable[[str, str, bool], None]
 
 #: What marks a directory tree as a sosreport (any one suffices).
@@ -242,6 +243,7 @@ class _Extractor:
         self.prefix: str | None = None
         self.outside = 0
         self.writing: str | None = None  # the member being written, if reading breaks inside it
+        self.landed = ""  # where the member being handled is (``Watcher``)
         # Thousands of members share a few hundred directories: where each leads (physically) and which were
         # made are remembered until a link is made or a file removed (``_forget_directories``).
         self.real_root: str | None = None
@@ -297,11 +299,12 @@ class _Extractor:
         rel = "/".join(rel_parts)
         if rel_parts[0] in SOS_MARKERS:
             self.result.is_sosreport = True
+        self.landed = rel
         go_on = member.isdir() or not (
             self.areas.contains(rel) or (member.issym() and self.areas.leads_into(rel))
         ) or self._unpack(member, rel)  # directories are made as files need them
         if self.watch is not None:
-            self.watch(self.prefix or "", rel, member.isdir())
+            self.watch(self.prefix or "", self.landed, member.isdir())
         return go_on
 
     def _in_report(self, parts: list[str], member: tarfile.TarInfo) -> list[str] | None:
@@ -375,6 +378,8 @@ class _Extractor:
             parent = self.real_dirs[directory] = os.path.realpath(os.path.join(root, directory))
         if not _within(parent, root):
             return f"its directory leads outside the report (to {parent}); skipped"
+        if parent != os.path.join(root, directory).rstrip(os.sep):  # a symlinked directory takes it elsewhere
+            self.landed = os.path.relpath(os.path.join(parent, posixpath.basename(rel)), root)
         if member.issym():
             link = member.linkname
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(rel), link))

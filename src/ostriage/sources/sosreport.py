@@ -10,6 +10,7 @@ does garbage collection or interpreter exit, should a caller forget).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -36,14 +37,12 @@ from ostriage.sources.base import CommandOutput, LogFile, Problem, Source
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, CommandSpec, SosVariant, extraction_areas, lookup
 from ostriage.unpack_ahead import ARCHIVE_SUFFIXES
 
-__all__ = ["ARCHIVE_SUFFIXES", "Limits", "SosReport", "unpack_report"]
+__all__ = ["ARCHIVE_SUFFIXES", "Limits", "SosReport", "unpack_report", "unpacked_tops"]
 
 _NOT_SOS = "not a sosreport (no sos_commands/, sos_logs/, sos_reports/ or version.txt)"
 _MANIFEST_START = re.compile(r'^\s*"start_time":\s*"([^"]+)"')
 # The first "start_time" of the manifest is the report's; later ones are per plugin.
 _MANIFEST_SCAN_LINES = 50
-# Nothing under another top-level name is unpacked: a tree being unpacked need not be waited for there.
-_UNPACKED_TOPS = area_tops(extraction_areas())
 
 
 class SosReport(Source):
@@ -148,8 +147,9 @@ class SosReport(Source):
         return False
 
     def _settle(self, rel: str, what: int) -> None:
-        if self._stream is not None and (not rel or _UNPACKED_TOPS is None or rel.split("/", 1)[0] in _UNPACKED_TOPS):
-            self._stream.settle(rel, what)
+        if self._stream is not None:
+            tops = unpacked_tops()
+            self._stream.settle(rel, what, unpacked=not rel or tops is None or rel.split("/", 1)[0] in tops)
 
     def __repr__(self) -> str:
         return f"SosReport({self.label!r})"
@@ -279,6 +279,12 @@ def unpack_report(archive: Path, dest: Path, limits: Limits, problems: list[Prob
     """The areas of ``archive`` ostriage reads, unpacked under ``dest``: the one way a report is unpacked, in
     process or ahead of time (``unpack_ahead``), so both give the same tree."""
     return extract_report(archive, dest, extraction_areas(), EXTRACTION_EXCLUDED, limits, problems, watch)
+
+
+@functools.cache
+def unpacked_tops() -> frozenset[str] | None:
+    """The top-level names of a report under which ``unpack_report`` may unpack (``None``: any)."""
+    return area_tops(extraction_areas())
 
 
 def _discard(stream: unpack_ahead.Stream | None, directory: str) -> None:
