@@ -221,9 +221,22 @@ class _PlayedChild:
         os.close(self.writer)
 
 
-def test_a_path_read_on_the_order_the_archive_then_breaks_is_read_again(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    child = _PlayedChild(tmp_path, monkeypatch)
+@pytest.fixture
+def child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_PlayedChild]:
+    """A played child; a read that waits for a frame the test never tells would wait for ever: it fails instead."""
+    def waited_too_long(_signum: int, _frame: object) -> None:
+        raise TimeoutError("a read waited for a frame the test never told")
+
+    previous = signal.signal(signal.SIGALRM, waited_too_long)
+    signal.alarm(120)
+    try:
+        yield _PlayedChild(tmp_path, monkeypatch)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_path_read_on_the_order_the_archive_then_breaks_is_read_again(child: _PlayedChild) -> None:
     child.member("etc", None)
     child.member("etc/hostname", "ctl\n")
     child.member("sos_commands", None)
@@ -239,9 +252,7 @@ def test_a_path_read_on_the_order_the_archive_then_breaks_is_read_again(tmp_path
     report.close()
 
 
-def test_an_archive_known_out_of_order_before_reading_is_read_once_at_its_end(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    child = _PlayedChild(tmp_path, monkeypatch)
+def test_an_archive_known_out_of_order_before_reading_is_read_once_at_its_end(child: _PlayedChild) -> None:
     child.member("version.txt", "4.0\n")
     child.member("etc/hostname", "ctl\n")  # before version.txt in sos's order: told at once
     report = SosReport(child.archive)
@@ -253,9 +264,7 @@ def test_an_archive_known_out_of_order_before_reading_is_read_once_at_its_end(
     report.close()
 
 
-def test_what_the_extraction_noted_makes_the_report_read_again(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    child = _PlayedChild(tmp_path, monkeypatch)
+def test_what_the_extraction_noted_makes_the_report_read_again(child: _PlayedChild) -> None:
     child.member("etc/hostname", "ctl\n")
     report = SosReport(child.archive)
     assert [line.text for line in report.read_lines("/etc/hostname") or ()] == ["ctl"]
@@ -266,9 +275,7 @@ def test_what_the_extraction_noted_makes_the_report_read_again(tmp_path: Path,
     report.close()
 
 
-def test_a_child_gone_without_its_end_means_the_tarball_is_unpacked_here(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    child = _PlayedChild(tmp_path, monkeypatch)
+def test_a_child_gone_without_its_end_means_the_tarball_is_unpacked_here(child: _PlayedChild) -> None:
     child.member("etc/hostname", "half")  # what a killed child may leave
     report = SosReport(child.archive)
     os.close(child.writer)  # gone, without its last frame
