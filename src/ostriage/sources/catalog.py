@@ -701,6 +701,8 @@ FILE_AREAS: tuple[str, ...] = (
     "var/lib/config-data/puppet-generated/neutron", "var/lib/config-data/puppet-generated/nova*",
     "etc/os-release", "etc/lsb-release", "etc/redhat-release", "etc/debian_version", "etc/hostname",
     "etc/sysctl.conf", "etc/sysctl.d",
+    # the database's option files (max_allowed_packet bounds what neutron's start-up may ask of it)
+    "etc/my.cnf", "etc/my.cnf.d", "etc/mysql",
     # systemd units and drop-ins (lib is a symlink to usr/lib on merged-/usr systems)
     "etc/systemd", "lib/systemd", "usr/lib/systemd", "usr/local/lib/systemd", "run/systemd",
     # logs
