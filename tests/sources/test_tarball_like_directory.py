@@ -20,6 +20,12 @@ def test_the_seed_with_every_option_file_reads_the_same_packed(seed_copy: Path, 
         target.parent.mkdir(parents=True, exist_ok=True)
         section = "uwsgi" if path in UWSGI_INIS else "mysqld"
         target.write_text(f"[{section}]\nmax_allowed_packet = 64M\nprocesses = 3\n")
+    # Debian's /etc/mysql/my.cnf -> /etc/alternatives/my.cnf -> /etc/mysql/mariadb.cnf, made relative as sos copies
+    # links (the real ussuri report has them so)
+    (seed_copy / "etc/mysql/my.cnf").unlink()
+    (seed_copy / "etc/mysql/my.cnf").symlink_to("../alternatives/my.cnf")
+    (seed_copy / "etc/alternatives").mkdir(exist_ok=True)
+    (seed_copy / "etc/alternatives/my.cnf").symlink_to("../mysql/mariadb.cnf")
     tarball = tmp_path / "sosreport-seed.tar.xz"
     with tarfile.open(tarball, "w:xz") as tar:
         tar.add(seed_copy, arcname="sosreport-seed")

@@ -703,6 +703,8 @@ FILE_AREAS: tuple[str, ...] = (
     "etc/sysctl.conf", "etc/sysctl.d",
     # the database's option files (max_allowed_packet bounds what neutron's start-up may ask of it)
     "etc/my.cnf", "etc/my.cnf.d", "etc/mysql",
+    # Debian's alternatives: links only (/etc/mysql/my.cnf leads through one)
+    "etc/alternatives",
     # systemd units and drop-ins (lib is a symlink to usr/lib on merged-/usr systems)
     "etc/systemd", "lib/systemd", "usr/lib/systemd", "usr/local/lib/systemd", "run/systemd",
     # logs
