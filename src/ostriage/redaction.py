@@ -136,6 +136,8 @@ _RULES: tuple[Rule, ...] = (
 # long base64 run
 _NEEDLES = ("pass", "secret", "pwd", "key", "token", "sig", "auth", "bearer", "gaaaaa", "@", "-p", "curl")
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{60}")
+#: passes of the rules over one string at most (two in practice: one that masks, one that finds nothing more)
+_MOST_PASSES = 8
 
 
 def _maybe_secret(text: str) -> bool:
@@ -175,8 +177,15 @@ def redact(text: str) -> str:
     """
     if not _maybe_secret(text):  # most strings: a quick look instead of every rule
         return text
-    for pattern, replacement in _RULES:
-        text = pattern.sub(replacement, text)
+    # A mask can give a rule the context it looks for ("Aa-PASSWD 0" with its base64 run masked reads as the
+    # flag "-PASSWD 0"): the rules run again until they change nothing, so redacting twice changes nothing more.
+    for _ in range(_MOST_PASSES):
+        masked = text
+        for pattern, replacement in _RULES:
+            masked = pattern.sub(replacement, masked)
+        if masked == text:
+            break
+        text = masked
     return text
 
 
