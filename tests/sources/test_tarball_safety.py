@@ -20,6 +20,13 @@ from .conftest import MakeTar
 TOP = "sosreport-host-2025"
 
 
+def python_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No tar nor decompressor to be found: the archive is read by Python alone."""
+    empty = tmp_path / "no-tools"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("PATH", str(empty))
+
+
 def messages(report: SosReport) -> str:
     return "\n".join(str(p) for p in report.problems)
 
@@ -33,7 +40,10 @@ def test_minimal_report_opens(make_tar: MakeTar) -> None:
 
 @pytest.mark.parametrize("name", ["../evil", f"{TOP}/../../evil", f"{TOP}/etc/../../../evil",
                                   f"{TOP}/sys/fs/../../../evil"])
-def test_path_traversal_member_is_skipped(make_tar: MakeTar, tmp_path: Path, name: str) -> None:
+def test_path_traversal_member_is_skipped(make_tar: MakeTar, tmp_path: Path, name: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    if "/sys/" in name:  # read by Python, which passes sys/ over by name; GNU tar would take it out unseen
+        python_only(monkeypatch, tmp_path)
     workdir = tmp_path / "work"
     workdir.mkdir()
     with SosReport(make_tar(*MINIMAL, file(name, "pwned")), workdir=workdir) as report:
@@ -377,9 +387,12 @@ def test_modes_from_the_archive_are_not_applied(tmp_path: Path) -> None:
         assert unpacked.stat().st_mode & 0o7002 == 0
 
 
-def test_members_under_unread_top_directories_still_count_and_dot_paths_still_unpack(make_tar: MakeTar) -> None:
-    """Members under a top directory no area starts with (sys/, the bulk of a report) are passed over by
-    name; they still count towards the member cap, and a name that only looks unread (``./etc``) is not."""
+def test_members_under_unread_top_directories_still_count_and_dot_paths_still_unpack(
+        make_tar: MakeTar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read by Python, members under a top directory no area starts with (sys/, the bulk of a report) are
+    passed over by name; they still count towards the member cap, and a name that only looks unread
+    (``./etc``) is not. (GNU tar, where it takes sys/ out, leaves them uncounted: ``test_tar_pipe``.)"""
+    python_only(monkeypatch, tmp_path)
     members = (*MINIMAL, *(file(f"{TOP}/sys/fs/cgroup/memory/{i}", b"0\n") for i in range(20)),
                file(f"{TOP}/./etc/neutron/neutron.conf", "[DEFAULT]\n"))
     with SosReport(make_tar(*members)) as report:

@@ -23,7 +23,9 @@ Headers are read by ``_tar_reader`` (not ``tarfile``'s stream mode, which costs 
 decompression on a report of thousands of members); a member's data no area wants is skipped, never
 written, and a member under a top directory no area starts with is passed over by its raw name before any
 object is made for it (``_Areas.passed_over``: ~85,000 members under sys/ in a report with cgroups).
-A thread decompresses ahead (``_prefetch``) while this one unpacks.
+A thread decompresses ahead (``_prefetch``) while this one unpacks. Where the system has GNU tar and the
+decompressor, they take ``sys/`` out of the stream first, in C and on another core (``_tar_pipe``); whenever
+that does not end cleanly, the archive is read as above from the start.
 
 Every refusal is a ``Problem``: a report must be able to say what it could not look at.
 """
@@ -36,6 +38,7 @@ import lzma
 import os
 import posixpath
 import re
+import shutil
 import stat
 import tarfile
 import zlib
@@ -48,6 +51,7 @@ from ostriage.errors import SourceError
 from ostriage.sources import _inflate
 from ostriage.sources._prefetch import Prefetched
 from ostriage.sources._size import size
+from ostriage.sources._tar_pipe import Filtered
 from ostriage.sources._tar_reader import TarReader
 from ostriage.sources._tree import note
 from ostriage.sources.base import Problem
@@ -70,6 +74,12 @@ _MIB = 1024 * 1024
 # Directories in one member's path: sos nests a few dozen at most; thousands make the unpacking recurse
 # (os.makedirs) past the interpreter's limit, and no file the diagnosis reads lives there.
 _MAX_DEPTH = 256
+#: trees taken out by the system's tools when no area reads there (``_extract_filtered``): ``sys`` holds most
+#: members of a report (cgroups: 81,617 of 84,959 in hotsos's openstack root); ``boot`` is in nearly every
+#: report too, and GNU tar copies the rest only when it finds one of the names it is given
+_TAKEN_OUT = ("sys", "boot")
+#: members read to find the report's directory before the tools start
+_PEEK_MEMBERS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,10 @@ class _Areas:
             return False
         return any(p in self._plain or (self._magic is not None and self._magic.match(p)) for p in prefixes)
 
+    def unread(self, tree: str) -> bool:
+        """Whether nothing under the report-relative directory ``tree`` is unpacked (nor looked at)."""
+        return self._tops is not None and tree.split("/", 1)[0] not in self._tops
+
     def leads_into(self, rel: str) -> bool:
         return rel in self._ancestors
 
@@ -171,9 +185,14 @@ def _any_of(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: Iterable[str], limits: Limits,
                    problems: list[Problem], watch: Watcher | None = None) -> Extraction:
-    """Unpack ``areas`` but not ``excluded`` (see ``_Areas``) of ``archive`` under ``dest``, telling ``watch``
-    of each member as it goes; ``SourceError`` when the file is not a readable tar archive at all."""
+    """Unpack ``areas`` but not ``excluded`` (see ``_Areas``) of ``archive`` under ``dest`` (an empty directory
+    of its own), telling ``watch`` of each member as it goes; ``SourceError`` when the file is not a readable
+    tar archive at all."""
     label = str(archive)
+    wanted = _Areas(areas, excluded)
+    result = _extract_filtered(label, archive, dest, wanted, limits, problems, watch)
+    if result is not None:
+        return result
     try:
         raw = open(archive, "rb")  # noqa: SIM115 - closed in the finally below
     except OSError as exc:
@@ -188,12 +207,82 @@ def extract_report(archive: Path, dest: Path, areas: Iterable[str], excluded: It
             if first is None and tar.stopped_by is not None:
                 reason = "empty file" if tar.offset == 0 else tar.stopped_by
                 raise SourceError(f"{label}: not a readable tar archive ({reason})")
-            result = _Extractor(label, tar, dest, _Areas(areas, excluded), limits, problems, watch).run(first)
+            result = _Extractor(label, tar, dest, wanted, limits, problems, watch).run(first)
             if not (result.damaged or result.cut_short):
                 _check_end(label, tar, stream, result, problems)
             return result
     finally:
         raw.close()
+
+
+def _extract_filtered(label: str, archive: Path, dest: Path, wanted: _Areas, limits: Limits,
+                      problems: list[Problem], watch: Watcher | None) -> Extraction | None:
+    """``extract_report``'s work on the archive less the ``_TAKEN_OUT`` trees no area reads (``_tar_pipe``);
+    ``None``, with ``dest`` emptied again, when anything but a clean read to the end happened (the caller then
+    reads the archive itself, so every word about damage or limits is the one it always says). The trees taken
+    out are neither counted in ``Extraction.members`` (nor against ``Limits.max_members``) nor looked at, so a
+    ``..`` name inside one is not noted."""
+    trees = [tree for tree in _TAKEN_OUT if wanted.unread(tree)]
+    if not trees:
+        return None
+    try:
+        prefix = _report_directory(label, archive)
+    except (*_ARCHIVE_ERRORS, SourceError):
+        return None
+    if prefix is None:
+        return None
+    noted: list[Problem] = []
+    with Filtered(archive, [f"{prefix}/{tree}" if prefix else tree for tree in trees]) as stream:
+        try:
+            if not stream.start():
+                return None
+        except OSError:
+            return None
+        tar = TarReader(stream)
+        extractor = _Extractor(label, tar, dest, wanted, limits, noted, watch)
+        try:
+            result = extractor.run(tar.next())
+            while not (result.damaged or result.cut_short or tar.stopped_by) and stream.read1(_DRAIN_CHUNK):
+                pass
+        except _ARCHIVE_ERRORS:
+            result = None
+        if result is not None and not (result.damaged or result.cut_short or tar.stopped_by) \
+                and extractor.prefix == prefix and stream.succeeded():
+            problems.extend(noted)
+            return result
+    _empty(dest, prefix)
+    return None
+
+
+def _report_directory(label: str, archive: Path) -> str | None:
+    """The report's directory in ``archive`` as ``_Extractor._in_report`` will find it (``""``: none), from the
+    first member it will look at; ``None`` when that is not among the first few."""
+    with open(archive, "rb") as raw:
+        tar = TarReader(_decompressor(label, raw))
+        for _ in range(_PEEK_MEMBERS):
+            member = tar.next()
+            if member is None:
+                return None
+            parts = _parts(member.name)
+            if parts and not _name_refusal(member.name, parts):
+                return _top_directory(parts, member.isdir())
+    return None
+
+
+def _empty(directory: Path, keep: str) -> None:
+    """Remove what is in ``directory``, but keep its subdirectory ``keep`` (emptied): the report's directory
+    is there from the moment it is known (``SosReport``), whatever is unpacked into it again."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return  # nothing was unpacked
+    for entry in entries:
+        if keep and entry.name == keep and entry.is_dir(follow_symlinks=False):
+            _empty(Path(entry.path), "")
+        elif entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
 
 
 def _decompressor(label: str, raw: io.BufferedReader) -> io.BufferedIOBase | _inflate.Inflating:
@@ -283,15 +372,12 @@ class _Extractor:
 
     def _member(self, member: tarfile.TarInfo) -> bool:
         """Handle one member; ``False`` to stop reading the archive."""
-        name = member.name
-        parts = [p for p in name.split("/") if p not in ("", ".")]
-        if name.startswith("/") or ".." in parts:
-            note(self.problems, self.label, f"member {name!r}: absolute or '..' path; skipped")
+        parts = _parts(member.name)
+        refusal = _name_refusal(member.name, parts)
+        if refusal:
+            note(self.problems, self.label, refusal)
             return True
         if not parts:
-            return True
-        if len(parts) > _MAX_DEPTH:
-            note(self.problems, self.label, f"member {name[:60]!r}...: {len(parts)} directories deep; skipped")
             return True
         rel_parts = self._in_report(parts, member)
         if rel_parts is None:
@@ -311,8 +397,7 @@ class _Extractor:
         """``parts`` relative to the report root, or ``None`` for the top directory itself or a
         member outside it. The first member decides whether there is a top directory."""
         if self.prefix is None:
-            flat = parts[0] in _REPORT_TOP or (len(parts) == 1 and not member.isdir())
-            self.prefix = "" if flat else parts[0]
+            self.prefix = _top_directory(parts, member.isdir())
             self.result.root = self.dest / self.prefix
             self.tar.skip = self.areas.passed_over(self.prefix)
             self.tar.skip_until = self.limits.max_members
@@ -430,6 +515,25 @@ class _Extractor:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         with open(fd, "wb") as out:
             self.tar.copy_to(out, member.size)
+
+
+def _parts(name: str) -> list[str]:
+    return [p for p in name.split("/") if p not in ("", ".")]
+
+
+def _name_refusal(name: str, parts: list[str]) -> str:
+    """Why a member is refused by its name alone ("" when it is not)."""
+    if name.startswith("/") or ".." in parts:
+        return f"member {name!r}: absolute or '..' path; skipped"
+    if len(parts) > _MAX_DEPTH:
+        return f"member {name[:60]!r}...: {len(parts)} directories deep; skipped"
+    return ""
+
+
+def _top_directory(parts: list[str], is_dir: bool) -> str:
+    """The report's directory in the archive, decided by its first member (``""``: there is none)."""
+    flat = parts[0] in _REPORT_TOP or (len(parts) == 1 and not is_dir)
+    return "" if flat else parts[0]
 
 
 def _replaceable(target: Path) -> bool:
