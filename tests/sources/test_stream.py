@@ -137,6 +137,7 @@ def test_a_head_start_is_read_while_it_unpacks_and_says_so(tmp_path: Path, monke
     with tarfile.open(report, "w:xz") as tar:
         tar.add(tree, arcname=tree.name)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where ``scratch`` unpacks
     in_process = SosReport(report)
     unpack_ahead.begin(["diagnose", str(report)])
     ahead = SosReport(report)
@@ -162,6 +163,7 @@ def test_what_may_have_been_read_wrong_is_read_again(case: str, tmp_path: Path,
         members.insert(1, file("/etc/passwd", "root\n"))  # absolute: skipped, and said
     report = write_tar(tmp_path / "report.tar.xz", members)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where ``scratch`` unpacks
     in_process = SosReport(report)
     unpack_ahead.begin(["diagnose", str(report)])
     pending = unpack_ahead._pending

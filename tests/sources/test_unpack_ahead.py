@@ -55,6 +55,7 @@ def test_the_first_target_is_started_only_when_diagnose_reads_a_tarball_first(
 def test_a_head_start_gives_the_in_process_extraction(report: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where ``scratch`` unpacks
     in_process = SosReport(report)
     unpack_ahead.begin(["diagnose", str(report)])
     pending = unpack_ahead._pending
@@ -75,6 +76,7 @@ def test_a_head_start_gives_the_in_process_extraction(report: Path, tmp_path: Pa
 def test_a_head_start_for_something_else_is_not_taken_and_is_removed(
         change: str, report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # where ``scratch`` unpacks
     (tmp_path / "tmp").mkdir()
     unpack_ahead.begin(["diagnose", str(report)])
     pending = unpack_ahead._pending
@@ -160,3 +162,25 @@ def test_the_options_read_before_the_command_line_loads_are_diagnose_s() -> None
               for name in (*p.opts, *p.secondary_opts)}
     assert valued - {"--root"} == unpack_ahead._WITH_VALUE
     assert "--root" in valued and "--root" in unpack_ahead._NO_HEAD_START
+
+
+def test_a_report_is_unpacked_in_memory_when_there_is_room_and_tmpdir_does_not_say_otherwise(
+        report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    monkeypatch.setattr(unpack_ahead, "_MEMORY_BACKED", str(memory))
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(unpack_ahead, "_ROOM", 1)
+    with SosReport(report) as source:
+        assert source.root.parent.parent == memory and source.root.parent.name.startswith("ostriage-sos-")
+    assert list(memory.iterdir()) == []  # removed with the report
+    free = os.statvfs(memory)
+    monkeypatch.setattr(unpack_ahead, "_ROOM", free.f_bavail * free.f_frsize + 2**30)
+    assert unpack_ahead.scratch() is None  # not room enough: the system's temporary directory
+    monkeypatch.setattr(unpack_ahead, "_ROOM", 1)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert unpack_ahead.scratch() is None  # TMPDIR says where
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(unpack_ahead, "_MEMORY_BACKED", str(tmp_path / "none"))
+    assert unpack_ahead.scratch() is None

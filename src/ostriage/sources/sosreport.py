@@ -49,7 +49,7 @@ class SosReport(Source):
     """A sosreport directory or tarball (``.tar.xz``, ``.tar.gz``, ``.tgz``, ``.tar.bz2``, ``.tar``).
 
     ``limits`` bounds what a tarball may unpack; ``workdir`` is where its temporary directory goes
-    (default: the system's temporary directory). Raises ``SourceError`` when ``path`` is not a
+    (default: ``unpack_ahead.scratch``). Raises ``SourceError`` when ``path`` is not a
     readable sosreport.
     """
 
@@ -88,7 +88,10 @@ class SosReport(Source):
 
     def _unpack(self, limits: Limits, workdir: str | os.PathLike[str] | None) -> Path:
         stream = unpack_ahead.take(self.path, limits == Limits(), workdir)
-        tmp = stream.directory if stream is not None else tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir)
+        if stream is not None:
+            tmp = stream.directory
+        else:
+            tmp = tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir or unpack_ahead.scratch())
         self._cleanup = weakref.finalize(self, _discard, stream, tmp)
         try:
             if stream is not None:
