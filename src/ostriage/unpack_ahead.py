@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from ostriage.sources._tarball import Extraction
     from ostriage.sources.base import Problem
 
-__all__ = ["ARCHIVE_SUFFIXES", "ENTRY", "LINK", "TREE", "Stream", "begin", "first_tarball", "settled", "take"]
+__all__ = ["ARCHIVE_SUFFIXES", "COPY_PREFIX", "ENTRY", "LINK", "TREE", "Stream", "begin", "first_tarball", "scratch",
+           "settled", "take"]
 
 #: File names taken for sosreport tarballs (compression is recognised from the content).
 ARCHIVE_SUFFIXES = (".tar.xz", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".txz", ".tar")
@@ -69,6 +70,9 @@ _PIPE_SIZE = 1024 * 1024
 #: most an extraction may unpack (``Limits.max_total_bytes``)
 _MEMORY_BACKED = "/dev/shm"
 _ROOM = 4 * 1024 * 1024 * 1024
+#: a run's unpacked copy: its name, and the age past which no run can still be using it (seconds)
+COPY_PREFIX = "ostriage-sos-"
+_STALE = 24 * 3600
 _F_SETPIPE_SZ = 1031
 
 
@@ -107,20 +111,49 @@ def first_tarball(argv: list[str]) -> str | None:
 
 
 def scratch() -> str | None:
-    """The directory a tarball is unpacked in: ``TMPDIR`` when set, else ``/dev/shm`` (memory) when it has room
-    for twice the unpack cap, else the system's temporary directory (``None``: ``tempfile``'s choice). A report
-    is thousands of small files written once and read once: on a disk each costs what the file system's
-    journal costs (the full-``sys/`` bundle's 3,000 files and links: ≈ 0.3 s more of system time on this
-    machine's ext4 than in memory), and nothing of it needs to outlive the run."""
+    """The directory a tarball is unpacked in: ``TMPDIR`` when set, else ``/dev/shm`` (memory) when both it and
+    the host's available memory have room for twice the unpack cap, else the system's temporary directory
+    (``None``: ``tempfile``'s choice). A report is thousands of small files written once and read once: on a
+    disk each costs what the file system's journal costs (the full-``sys/`` bundle's 3,000 files and links:
+    ≈ 0.3 s more of system time on this machine's ext4 than in memory), and nothing of it needs to outlive the
+    run. A run killed outright (SIGKILL, the OOM killer) cannot remove its copy: copies of this user's older than
+    ``_STALE`` are removed here, since in memory they would hold it until the next boot."""
     if os.environ.get("TMPDIR"):
         return None
     try:
         room = os.statvfs(_MEMORY_BACKED)
     except OSError:
         return None
-    if room.f_bavail * room.f_frsize < _ROOM or not os.access(_MEMORY_BACKED, os.W_OK | os.X_OK):
+    if min(room.f_bavail * room.f_frsize, _available_memory()) < _ROOM \
+            or not os.access(_MEMORY_BACKED, os.W_OK | os.X_OK):
         return None
+    _remove_stale(_MEMORY_BACKED)
     return _MEMORY_BACKED
+
+
+def _available_memory() -> int:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes (0 when it cannot be read: then nothing goes to memory)."""
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for line in meminfo:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _remove_stale(parent: str) -> None:
+    import shutil
+    import time
+
+    now, uid = time.time(), os.getuid()
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
+        for entry in entries:
+            if entry.name.startswith(COPY_PREFIX) and entry.is_dir(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                if st.st_uid == uid and now - st.st_mtime > _STALE:
+                    shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _identity(path: str) -> tuple[int, int, int, int]:
@@ -139,7 +172,7 @@ def begin(argv: list[str]) -> None:
 
     try:
         identity = _identity(archive)
-        directory = tempfile.mkdtemp(prefix="ostriage-sos-", dir=scratch())
+        directory = tempfile.mkdtemp(prefix=COPY_PREFIX, dir=scratch())
     except OSError:
         return
     # No terminating signal may land between the fork and the moment each side knows its part: the parent must

@@ -4,9 +4,12 @@ trees is there, damaged or not, with or without the tools; only the members take
 
 from __future__ import annotations
 
+import contextlib
 import lzma
 import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -167,6 +170,81 @@ def test_a_plain_archive_cut_at_a_member_s_end_is_read_by_python(tmp_path: Path,
     cut.write_bytes(whole.read_bytes()[:-10240])  # the end blocks and the record's padding
     piped, _ = _same(tmp_path, monkeypatch, cut)
     assert piped.damaged
+
+
+@needs_tools
+def test_the_user_s_tar_and_xz_options_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``TAR_OPTIONS=--ignore-case`` would take ``SYS/`` out too, ``--ignore-zeros`` read a second archive
+    after the first one's end; ``XZ_OPT`` could stop at the first of two streams."""
+    members = _report((*MINIMAL, *CGROUPS, file(f"{TOP}/SYS/keep", "kept\n"), *READ))
+    first = write_tar(tmp_path / "first.tar", members, "")
+    second = write_tar(tmp_path / "second.tar", (file(f"{TOP}/etc/hostname", "after-the-end\n"),), "")
+    both = tmp_path / "report.tar.xz"
+    both.write_bytes(lzma.compress(first.read_bytes() + second.read_bytes()))
+    monkeypatch.setenv("TAR_OPTIONS", "--ignore-case --ignore-zeros")
+    monkeypatch.setenv("XZ_OPT", "--single-stream")
+    piped, _ = _same(tmp_path, monkeypatch, both)
+    assert piped.members == len(members) - len(CGROUPS)
+    assert not (tmp_path / "piped" / TOP / "etc/hostname").exists()
+
+
+@needs_tools
+def test_names_with_backslashes_are_taken_literally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    r"""GNU tar unquotes the names it is given by default: ``r\101/sys`` would be ``rA/sys``, outside the
+    report, whose members must still be counted as outside it."""
+    top = "sosreport-r\\101"
+    members = (Member(top, kind=b"5"), *(Member(m.name.replace(TOP, top, 1), m.data, m.kind, m.link)
+                                         for m in _report((*MINIMAL[1:], *CGROUPS, *BOOT, *READ))),
+               file("sosreport-rA/sys/fs/cgroup/x", "1\n"), file("sosreport-rA/boot/x", "1\n"))
+    piped, _ = _same(tmp_path, monkeypatch, write_tar(tmp_path / "report.tar.xz", members))
+    assert piped.members == len(members) - len(CGROUPS) - len(BOOT)  # the report's own sys/ and boot/ only
+
+
+@needs_tools
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs util-linux's setpriv")
+def test_the_tools_die_with_the_process_that_started_them(tmp_path: Path) -> None:
+    """GNU tar 1.34 spins for ever at the end of a cut archive and writes nothing more, so no closed pipe ends
+    it: killed with its starter (the head-start child when the run ends, or anything SIGKILLed), it must go."""
+    plain = write_tar(tmp_path / "whole.tar", _report((*MINIMAL, *CGROUPS, *READ)), "")
+    cut = tmp_path / "cut.tar.xz"  # sound xz, so only the watchdog (5 s) would end tar
+    cut.write_bytes(lzma.compress(plain.read_bytes()[:plain.stat().st_size // 2]))
+    marker = f"{TOP}-{os.getpid()}-{tmp_path.name}/boot"  # a name to find the process by (not in the archive)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's exit is its report
+        try:
+            with Filtered(cut, [f"{TOP}/sys", marker]) as stream:
+                stream.start()
+                while stream.read1(65536):
+                    pass
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 30
+    while not _running(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert _running(marker), "tar never started"
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        deadline = time.monotonic() + 30
+        while _running(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(marker), "tar outlived the process that started it"
+    finally:
+        for pid in _running(marker):  # what this test started, left spinning if it failed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _running(marker: str) -> list[int]:
+    """The processes that have ``marker`` among their arguments (the name tar was given)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
 
 
 @needs_tools

@@ -184,3 +184,24 @@ def test_a_report_is_unpacked_in_memory_when_there_is_room_and_tmpdir_does_not_s
     monkeypatch.delenv("TMPDIR")
     monkeypatch.setattr(unpack_ahead, "_MEMORY_BACKED", str(tmp_path / "none"))
     assert unpack_ahead.scratch() is None
+
+
+def test_memory_is_used_only_when_the_host_has_it_and_stale_copies_go(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    monkeypatch.setattr(unpack_ahead, "_MEMORY_BACKED", str(memory))
+    monkeypatch.setattr(unpack_ahead, "_ROOM", 1)
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(unpack_ahead, "_available_memory", lambda: 0)
+    assert unpack_ahead.scratch() is None  # a host short of memory unpacks on disk
+    monkeypatch.setattr(unpack_ahead, "_available_memory", lambda: 2**40)
+    stale, fresh, other = (memory / f"{unpack_ahead.COPY_PREFIX}old", memory / f"{unpack_ahead.COPY_PREFIX}new",
+                           memory / "someone-else")
+    for directory in (stale, fresh, other):
+        (directory / "report").mkdir(parents=True)
+    day_ago = time.time() - unpack_ahead._STALE - 60
+    for directory in (stale, other):
+        os.utime(directory, (day_ago, day_ago))
+    assert unpack_ahead.scratch() == str(memory)
+    assert sorted(p.name for p in memory.iterdir()) == sorted([fresh.name, other.name])

@@ -6,6 +6,12 @@ that also takes the decompressed pieces; ``xz -dc | tar --delete`` does the same
 their own (on that report ≈ 0.25 s of GNU tar's CPU against ≈ 0.55 s of the walk), and hands on a tar stream
 a quarter the size, byte for byte the archive's other members.
 
+The tools run under ``setpriv --pdeathsig KILL`` (util-linux) where it can: a process that started them and
+is killed (the head-start child when the run ends, anything SIGKILLed) takes them with it, where tar spinning
+at the end of a cut archive would otherwise run on for ever. Their environment loses the variables that
+change what they write (``TAR_OPTIONS``, ``XZ_OPT``...), and tar takes the names literally (``--no-unquote``,
+``--no-wildcards``, ``--anchored``).
+
 The stream is only as good as both tools' exit: ``succeeded`` says whether both ended cleanly and everything
 was read, a name that is not in the archive being the one complaint taken (GNU tar then copies the rest as
 it is, when it found another name; when it found none it may write nothing at all). Anything else (a tool
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import io
 import os
 import select
@@ -36,6 +43,8 @@ __all__ = ["Filtered"]
 #: anything else goes through ``cat``, so that tar's input always comes from a process whose end can be seen
 _DECOMPRESSORS = ((b"\xfd7zXZ\x00", ("xz", "-dc")), (b"\x1f\x8b", ("gzip", "-dc")), (b"BZh", ("bzip2", "-dc")))
 _PLAIN = ("cat",)
+#: variables the tools read options from: the stream must be what the archive holds, whatever the user's shell
+_OPTIONS = frozenset({"TAR_OPTIONS", "XZ_OPT", "XZ_DEFAULTS", "GZIP", "BZIP", "BZIP2", "POSIXLY_CORRECT"})
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 #: the last line of GNU tar's complaints (in the C locale)
 _FAILED = b"tar: Exiting with failure status due to previous errors"
@@ -77,16 +86,21 @@ class Filtered:
         decompressor = shutil.which(command[0])
         if tar is None or decompressor is None or (command is _PLAIN and not _ends_whole(raw)):
             return False
-        first = subprocess.Popen([decompressor, *command[1:]], stdin=raw, stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL)
+        env = {k: v for k, v in os.environ.items() if k not in _OPTIONS}
+        env["LC_ALL"] = "C"  # tar's complaints are read
+        tied = _tied()
+        first = subprocess.Popen([*tied, decompressor, *command[1:]], stdin=raw, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env=env)
         self._procs.append(first)
         assert first.stdout is not None
         try:
             _widen(first.stdout.fileno())
+            # called "tar" (its messages start with that name), found on PATH as ``tar`` above
             filtering = subprocess.Popen(
-                ["tar", "--delete", "--file=-", "--no-wildcards", "--anchored", "--", *self._drop],
-                executable=tar,  # named "tar": its messages start with the name it is called by
-                stdin=first.stdout, stdout=subprocess.PIPE, stderr=self._complaints, env={**os.environ, "LC_ALL": "C"})
+                [*tied, "tar", "--delete", "--file=-", "--no-wildcards", "--anchored", "--no-unquote", "--",
+                 *self._drop],
+                executable=tied[0] if tied else tar,
+                stdin=first.stdout, stdout=subprocess.PIPE, stderr=self._complaints, env=env)
         finally:
             first.stdout.close()  # tar's alone: the decompressor ends at once if tar goes
         self._procs.append(filtering)
@@ -97,7 +111,9 @@ class Filtered:
         return True
 
     def read1(self, size: int = -1, /) -> bytes:
-        while not select.select([self._fd], [], [], _LOOK)[0]:
+        ready = select.poll()  # not select.select: it refuses descriptors past 1023
+        ready.register(self._fd, select.POLLIN)
+        while not ready.poll(_LOOK * 1000):
             if self._stuck():
                 self._stop()
                 return b""  # cut short: ``succeeded`` says no
@@ -164,6 +180,20 @@ def _ends_whole(raw: io.FileIO) -> bool:
     tail = raw.read(_END)
     raw.seek(0)
     return size >= _END and tail == bytes(_END)
+
+
+@functools.cache
+def _tied() -> tuple[str, ...]:
+    """The command that runs a tool so that it dies with the process that started it (``()``: none here; util-linux
+    before 2.33, RHEL 8's, has no ``--pdeathsig``)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return ()
+    try:
+        usage = subprocess.run([setpriv, "--help"], capture_output=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (setpriv, "--pdeathsig", "KILL", "--") if b"--pdeathsig" in usage else ()
 
 
 def _widen(fd: int) -> None:

@@ -91,7 +91,7 @@ class SosReport(Source):
         if stream is not None:
             tmp = stream.directory
         else:
-            tmp = tempfile.mkdtemp(prefix="ostriage-sos-", dir=workdir or unpack_ahead.scratch())
+            tmp = tempfile.mkdtemp(prefix=unpack_ahead.COPY_PREFIX, dir=workdir or unpack_ahead.scratch())
         self._cleanup = weakref.finalize(self, _discard, stream, tmp)
         try:
             if stream is not None:
