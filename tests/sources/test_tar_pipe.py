@@ -174,18 +174,22 @@ def test_a_plain_archive_cut_at_a_member_s_end_is_read_by_python(tmp_path: Path,
 
 @needs_tools
 def test_the_user_s_tar_and_xz_options_change_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``TAR_OPTIONS=--ignore-case`` would take ``SYS/`` out too, ``--ignore-zeros`` read a second archive
-    after the first one's end; ``XZ_OPT`` could stop at the first of two streams."""
+    """``TAR_OPTIONS=--ignore-case`` would take ``SYS/`` out with ``sys/``, and ``--ignore-zeros`` read a second
+    archive past the first one's end: the tools' environment drops them (and ``XZ_OPT``...)."""
     members = _report((*MINIMAL, *CGROUPS, file(f"{TOP}/SYS/keep", "kept\n"), *READ))
+    monkeypatch.setenv("TAR_OPTIONS", "--ignore-case")
+    monkeypatch.setenv("XZ_OPT", "--single-stream")
+    piped, _ = _same(_dir(tmp_path / "case"), monkeypatch, write_tar(tmp_path / "report.tar.xz", members))
+    assert piped.members == len(members) - len(CGROUPS)  # the tools were used, and left SYS/ to Python
+    # GNU tar stops at the first archive's end, so xz may die writing the second one (SIGPIPE): then Python
+    # reads it alone, which is why only the result is compared here
     first = write_tar(tmp_path / "first.tar", members, "")
     second = write_tar(tmp_path / "second.tar", (file(f"{TOP}/etc/hostname", "after-the-end\n"),), "")
-    both = tmp_path / "report.tar.xz"
+    both = tmp_path / "both.tar.xz"
     both.write_bytes(lzma.compress(first.read_bytes() + second.read_bytes()))
-    monkeypatch.setenv("TAR_OPTIONS", "--ignore-case --ignore-zeros")
-    monkeypatch.setenv("XZ_OPT", "--single-stream")
-    piped, _ = _same(tmp_path, monkeypatch, both)
-    assert piped.members == len(members) - len(CGROUPS)
-    assert not (tmp_path / "piped" / TOP / "etc/hostname").exists()
+    monkeypatch.setenv("TAR_OPTIONS", "--ignore-zeros")
+    _same(_dir(tmp_path / "zeros"), monkeypatch, both)
+    assert not (tmp_path / "zeros" / "piped" / TOP / "etc/hostname").exists()
 
 
 @needs_tools
