@@ -21,8 +21,8 @@ decompressor suffices) extracts only members inside the wanted areas, into a pri
 
 Headers are read by ``_tar_reader`` (not ``tarfile``'s stream mode, which costs as much as the
 decompression on a report of thousands of members); a member's data no area wants is skipped, never
-written, and a member under a top directory no area starts with is passed over by its raw name before any
-object is made for it (``_Areas.passed_over``: ~85,000 members under sys/ in a report with cgroups).
+written, and a member no area wants is passed over by its raw name before any object is made for it
+(``_Areas.passed_over``: ~85,000 members under sys/ in a report with cgroups, and most of etc/ and var/lib/).
 A thread decompresses ahead (``_prefetch``) while this one unpacks. Where the system has GNU tar and the
 decompressor, they take ``sys/`` out of the stream first, in C and on another core (``_tar_pipe``); whenever
 that does not end cleanly, the archive is read as above from the start.
@@ -125,7 +125,7 @@ class _Areas:
     everything below it; glob magic matches the path or one of its parents), not in ``excluded``."""
 
     def __init__(self, areas: Iterable[str], excluded: Iterable[str]) -> None:
-        areas = tuple(areas)
+        areas, excluded = tuple(areas), tuple(excluded)
         plain = [a for a in areas if not any(c in a for c in "*?[")]
         magic = [a for a in areas if a not in plain]
         self._plain = frozenset(plain)
@@ -133,6 +133,9 @@ class _Areas:
         self._excluded = _any_of(excluded)
         # most members (all of sys/, proc/...) are rejected by their first name alone, before any prefix is matched
         self._tops = area_tops(areas)
+        # the same tests as regex bodies, for passed_over
+        self._magic_bodies = b"|".join(_glob_body(p) for p in magic)
+        self._excluded_bodies = b"|".join(_glob_body(p) for p in excluded)
         # Proper ancestors of every area: a symlink there (``lib -> usr/lib``) leads into one.
         self._ancestors = frozenset(
             "/".join(parts[:i])
@@ -158,24 +161,53 @@ class _Areas:
     def leads_into(self, rel: str) -> bool:
         return rel in self._ancestors
 
-    def passed_over(self, prefix: str) -> re.Pattern[bytes] | None:
-        """Raw member names ``_Extractor._member`` would pass over without a word: inside the report
-        directory ``prefix``, under a top-level name no area starts with (``sys/``: most members of a report
-        with cgroups), and with nothing it would note (``..``, too deep). ``None`` when areas have
-        glob magic in their first name."""
+    def passed_over(self, prefix: str, marked: bool) -> re.Pattern[bytes] | None:
+        """Raw member names ``_Extractor._member`` would pass over without a word: inside the report directory
+        ``prefix``, with nothing it would note (``..``, too deep), and either under a top-level name no area
+        starts with (``sys/``: most members of a report with cgroups) or, under one, outside every area
+        (``etc/ssh``, ``var/lib/juju``, the outputs ``excluded`` leaves out: three quarters of what is left once
+        ``sys/`` is out), the same test as ``contains`` made on the raw name, and not where a symlink would lead
+        into an area. Names with an empty or ``.`` component are
+        never passed over there (they are compared as written, not as they resolve). Until the report is
+        ``marked`` as one, nothing under sos's own names is passed over: the first such member marks it.
+        ``None`` when areas have glob magic in their first name."""
         if self._tops is None:
             return None
-        tops = b"|".join(re.escape(_raw(t)) for t in sorted(self._tops))
         top = re.escape(_raw(prefix)) + b"/" if prefix else b""
-        # not a top, nor "", "." or an absolute name before one; no ".." anywhere; fewer slashes than the
-        # depth limit (with room for the prefix and a trailing slash)
-        return re.compile(top + rb"(?!(?:%s|\.?)(?:/|$))(?!(?:[^/]*/)*\.\.(?:/|$))(?!(?:[^/]*/){%d})"
-                          % (tops, _MAX_DEPTH - 2))
+        # no ".." anywhere; fewer slashes than the depth limit (with room for the prefix and a trailing slash)
+        noted = rb"(?!(?:[^/]*/)*\.\.(?:/|$))(?!(?:[^/]*/){%d})" % (_MAX_DEPTH - 2)
+        # not a top, nor "", "." or an absolute name before one
+        elsewhere = rb"(?!(?:%s|\.?)(?:/|$))" % _alternatives(sorted(self._tops))
+        clean = b"".join((
+            rb"(?!(?:[^/]*/)*\.?/)(?!(?:[^/]*/)*\.$)",  # every component as written: not "" nor "."
+            rb"(?!(?:%s)/?$)" % _alternatives(sorted(self._ancestors)) if self._ancestors else b"",
+            b"" if marked else rb"(?!(?:%s)(?:/|$))" % _alternatives(SOS_MARKERS),
+        ))
+        # no plain area is it or above it, nor does a glob area match it or a directory above it
+        unreached = rb"(?!(?:%s)(?:/|$))" % _alternatives(sorted(self._plain))
+        if self._magic_bodies:
+            unreached += rb"(?!(?:%s)(?:/|$))" % self._magic_bodies
+        if self._excluded_bodies:
+            unreached += rb"|(?:%s)(?:/|$)" % self._excluded_bodies
+        return re.compile(top + noted + rb"(?:%s|%s(?:%s))" % (elsewhere, clean, unreached))
+
+
+def _alternatives(names: Iterable[str]) -> bytes:
+    return b"|".join(re.escape(_raw(n)) for n in names)
 
 
 def _raw(name: str) -> bytes:
     """A member name as its header holds it (the reader decodes with surrogateescape)."""
     return name.encode("utf-8", "surrogateescape")
+
+
+def _glob_body(pattern: str) -> bytes:
+    """``fnmatch``'s regex for ``pattern`` without its end anchor, as bytes (patterns are ASCII)."""
+    translated = translate(pattern)
+    body = translated.removesuffix("\\Z").removesuffix("\\z")
+    if body == translated:
+        raise ValueError(f"unexpected fnmatch translation: {translated!r}")
+    return body.encode("ascii")
 
 
 def _any_of(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -383,8 +415,9 @@ class _Extractor:
         if rel_parts is None:
             return True
         rel = "/".join(rel_parts)
-        if rel_parts[0] in SOS_MARKERS:
+        if rel_parts[0] in SOS_MARKERS and not self.result.is_sosreport:
             self.result.is_sosreport = True
+            self.tar.skip = self.areas.passed_over(self.prefix or "", marked=True)
         self.landed = rel
         go_on = member.isdir() or not (
             self.areas.contains(rel) or (member.issym() and self.areas.leads_into(rel))
@@ -399,7 +432,7 @@ class _Extractor:
         if self.prefix is None:
             self.prefix = _top_directory(parts, member.isdir())
             self.result.root = self.dest / self.prefix
-            self.tar.skip = self.areas.passed_over(self.prefix)
+            self.tar.skip = self.areas.passed_over(self.prefix, marked=False)
             self.tar.skip_until = self.limits.max_members
         if not self.prefix:
             return parts
