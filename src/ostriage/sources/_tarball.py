@@ -282,7 +282,7 @@ def _extract_filtered(label: str, archive: Path, dest: Path, wanted: _Areas, lim
                 and extractor.prefix == prefix and stream.succeeded():
             problems.extend(noted)
             return result
-    _empty(dest, prefix)
+    _clear_keeping(dest, prefix)
     return None
 
 
@@ -301,7 +301,7 @@ def _report_directory(label: str, archive: Path) -> str | None:
     return None
 
 
-def _empty(directory: Path, keep: str) -> None:
+def _clear_keeping(directory: Path, keep: str) -> None:
     """Remove what is in ``directory``, but keep its subdirectory ``keep`` (emptied): the report's directory
     is there from the moment it is known (``SosReport``), whatever is unpacked into it again."""
     try:
@@ -310,7 +310,7 @@ def _empty(directory: Path, keep: str) -> None:
         return  # nothing was unpacked
     for entry in entries:
         if keep and entry.name == keep and entry.is_dir(follow_symlinks=False):
-            _empty(Path(entry.path), "")
+            _clear_keeping(Path(entry.path), "")
         elif entry.is_dir(follow_symlinks=False):
             shutil.rmtree(entry.path)
         else:
