@@ -5,15 +5,18 @@ per-namespace outputs are most of the archive."""
 
 from __future__ import annotations
 
+import io
+import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ostriage.sources import SosReport
-from ostriage.sources._tarball import SOS_MARKERS, _Areas, _name_refusal, _parts
+from ostriage.sources import Limits, SosReport
+from ostriage.sources._tarball import SOS_MARKERS, _Areas, _name_refusal, _parts, extract_report
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, extraction_areas
 
 from .builders import MINIMAL, Member, file, symlink
@@ -43,7 +46,8 @@ def untouched(name: str, prefix: str, marked: bool) -> bool:
 
 def _pieces() -> list[str]:
     """Path components as the catalog writes them, glob magic filled in, with the names that trip readers."""
-    out = {"", ".", "..", "x", "ssh", "juju", "kern.log.1", "kern.logx", "syslog.2.gz", "nova-compute.log",
+    out = {"", ".", "..", "x", "ssh", "namespaces\n", "é", "e\u0301", "\udcff", " ", "juju", "kern.log.1",
+           "kern.logx", "syslog.2.gz", "nova-compute.log",
            "journalctl_--no-pager_--unit_nova", "ovn-nbctl_show", "ovn-x", "ip_netns_exec_qrouter-1_ip_a",
            "ethtool_-k_eth0", "tc_-s_qdisc_show", "puppet-generated", "nova_libvirt", "sys", PREFIX}
     for pattern in (*extraction_areas(), *EXTRACTION_EXCLUDED):
@@ -56,8 +60,8 @@ def _pieces() -> list[str]:
 NAMES = st.builds(
     lambda head, middle, tail: "/".join((*head, *middle)) + tail,
     st.sampled_from([(PREFIX,), (PREFIX,), (PREFIX,), ("",), (".", PREFIX), ("other",), ()]),
-    st.lists(st.sampled_from(_pieces()) | st.text("ab.-_*/", max_size=5), max_size=6),
-    st.sampled_from(["", "", "/", "/."]),
+    st.lists(st.sampled_from(_pieces()) | st.text("ab.-_*/\né", max_size=5), max_size=6),
+    st.sampled_from(["", "", "/", "/.", "\n"]),
 )
 
 
@@ -68,6 +72,7 @@ NAMES = st.builds(
 @example(name=f"{PREFIX}/var/lib/docker/", marked=True, prefixed=True)
 @example(name=f"{PREFIX}/var/lib/docker/.", marked=True, prefixed=True)
 @example(name=f"{PREFIX}/sos_commands/networking/namespacesX", marked=True, prefixed=True)
+@example(name=f"{PREFIX}/sos_commands/networking/namespaces\n", marked=True, prefixed=True)
 @example(name=f"{PREFIX}/sos_commands/block/lsblk", marked=False, prefixed=True)
 @example(name=f"{PREFIX}/var/log/kern.log.1", marked=True, prefixed=True)
 @example(name="etc/ssh/../neutron/neutron.conf", marked=True, prefixed=False)
@@ -146,3 +151,81 @@ def test_a_network_node_unpacks_the_same_whether_members_are_passed_over_or_not(
     assert not any("ip_netns_exec" in name or "juju" in name for name in passed[0])
     with tarfile.open(archive) as tar:
         assert len(tar.getmembers()) > 600
+
+
+def _write(path: Path, members: list[tuple[str, bytes]], fmt: int) -> Path:
+    with tarfile.open(path, "w", format=fmt, encoding="utf-8", errors="surrogateescape") as tar:
+        for name, kind in members:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            data = b"x\n" if kind == tarfile.REGTYPE else b""
+            info.size = len(data)
+            if kind == tarfile.SYMTYPE:
+                info.linkname = "neutron.conf"
+            elif kind == tarfile.LNKTYPE:
+                info.linkname = members[0][0]
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _extracted(archive: Path, passing_over: bool) -> tuple[object, ...]:
+    saved = _Areas.passed_over
+    if not passing_over:
+        _Areas.passed_over = lambda self, prefix, marked: None  # type: ignore[method-assign,assignment]
+    try:
+        with tempfile.TemporaryDirectory() as dest:
+            problems: list[object] = []
+            result = extract_report(archive, Path(dest), extraction_areas(), EXTRACTION_EXCLUDED,
+                                    Limits(max_members=12), problems)  # type: ignore[arg-type]
+            tree = sorted((os.path.relpath(os.path.join(d, n), dest), os.path.islink(os.path.join(d, n)))
+                          for d, dirs, files in os.walk(dest) for n in dirs + files)
+            return (result.files, result.bytes, result.members, result.is_sosreport, result.damaged,
+                    result.cut_short, sorted(result.extracted), [str(p) for p in problems], tree)
+    finally:
+        _Areas.passed_over = saved  # type: ignore[method-assign]
+
+
+KINDS = st.sampled_from([tarfile.REGTYPE, tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE])
+
+
+@given(first=st.sampled_from([f"{PREFIX}/", f"{PREFIX}/etc/neutron/neutron.conf", "etc/hostname", "version.txt"]),
+       members=st.lists(st.tuples(NAMES, KINDS), max_size=10),
+       fmt=st.sampled_from([tarfile.GNU_FORMAT, tarfile.PAX_FORMAT]))
+def test_an_archive_unpacks_the_same_whether_members_are_passed_over_or_not(
+        first: str, members: list[tuple[str, bytes]], fmt: int) -> None:
+    """Whole archives, read by the reader and the extraction together: what the headers say (long names, pax
+    paths), the member cap, links to members passed over."""
+    members = [(first, tarfile.DIRTYPE if first.endswith("/") else tarfile.REGTYPE), *members]
+    with tempfile.TemporaryDirectory() as work:
+        archive = _write(Path(work) / "report.tar", members, fmt)
+        assert _extracted(archive, True) == _extracted(archive, False)
+
+
+def test_an_empty_long_name_is_no_name(tmp_path: Path) -> None:
+    """A GNU long-name header with nothing in it leaves the member its own name, for the reader's test as for the
+    extraction (found by review: the reader tested the empty name, and passed ``version.txt`` over)."""
+    def header(name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"") -> bytes:
+        info = tarfile.TarInfo(name)
+        info.type, info.size = kind, len(data)
+        return info.tobuf(tarfile.USTAR_FORMAT) + data + bytes(-len(data) % 512)
+
+    archive = tmp_path / "flat.tar"
+    archive.write_bytes(b"".join((
+        header("etc/hostname", data=b"node\n"),
+        header("././@LongLink", tarfile.GNUTYPE_LONGNAME), header("etc/neutron/neutron.conf", data=b"[DEFAULT]\n"),
+        header("././@LongLink", tarfile.GNUTYPE_LONGNAME), header("version.txt", data=b"sosreport: 4\n"),
+    )) + bytes(1024))
+    passed, built = _extracted(archive, True), _extracted(archive, False)
+    assert passed == built
+    assert "etc/neutron/neutron.conf" in passed[6] and passed[3] is True
+
+
+@pytest.mark.parametrize("area", ["var/log/a?b", "var/log/a[!x]b", "var/log/a[é]b"])
+def test_a_glob_beyond_star_keeps_its_tree_from_being_passed_over(area: str) -> None:
+    """``?`` and ``[...]`` match one character in ``contains`` (a str) and would match one byte in a bytes
+    pattern: ``aéb`` is in the area, and must not be passed over."""
+    areas = _Areas(["etc/neutron", area], [])
+    skip = areas.passed_over(PREFIX, marked=True)
+    assert areas.contains("var/log/aéb")
+    assert skip is not None and not skip.match(f"{PREFIX}/var/log/aéb".encode())
+    assert skip.match(f"{PREFIX}/sys/x".encode())  # what no area starts with is still passed over

@@ -180,7 +180,9 @@ class TarReader:
 
         Checksums are not verified here: nothing of these members but their size and name is used, a damaged
         size puts the next header out of step (no magic there: ``_header`` then finds the bad checksum), and a
-        compressed report's own check (xz's CRC64, gzip's CRC32, bzip2's CRC) covers every byte. The last
+        compressed report's own check (xz's CRC64, gzip's CRC32, bzip2's CRC) covers every byte. In a plain
+        ``.tar`` a header passed over with a damaged name or type and a sound size goes unnoticed: the members
+        after it are read as if it were sound. The last
         member's data may run past the buffer: what is left of it is left in ``_left``."""
         if self._global:
             return  # a global pax record (size, path, sparse keys) applies to every member: _header's work
@@ -251,7 +253,7 @@ class TarReader:
                 continue
             self.members += 1
             if self.skip is not None and self.members <= self.skip_until:
-                name = pax.get("path", long_name)
+                name = pax.get("path", long_name or None)  # an empty long name is no name: _member's rule
                 raw = _raw_name(block) if name is None else name.encode("utf-8", "surrogateescape")
                 if self.skip.match(raw):
                     directory = kind == tarfile.AREGTYPE and _raw_name(block).endswith(b"/")

@@ -134,8 +134,8 @@ class _Areas:
         # most members (all of sys/, proc/...) are rejected by their first name alone, before any prefix is matched
         self._tops = area_tops(areas)
         # the same tests as regex bodies, for passed_over
-        self._magic_bodies = b"|".join(_glob_body(p) for p in magic)
-        self._excluded_bodies = b"|".join(_glob_body(p) for p in excluded)
+        self._magic_bodies = _glob_bodies(magic)
+        self._excluded_bodies = _glob_bodies(excluded)
         # Proper ancestors of every area: a symlink there (``lib -> usr/lib``) leads into one.
         self._ancestors = frozenset(
             "/".join(parts[:i])
@@ -163,33 +163,36 @@ class _Areas:
 
     def passed_over(self, prefix: str, marked: bool) -> re.Pattern[bytes] | None:
         """Raw member names ``_Extractor._member`` would pass over without a word: inside the report directory
-        ``prefix``, with nothing it would note (``..``, too deep), and either under a top-level name no area
-        starts with (``sys/``: most members of a report with cgroups) or, under one, outside every area
-        (``etc/ssh``, ``var/lib/juju``, the outputs ``excluded`` leaves out: three quarters of what is left once
-        ``sys/`` is out), the same test as ``contains`` made on the raw name, and not where a symlink would lead
-        into an area. Names with an empty or ``.`` component are
-        never passed over there (they are compared as written, not as they resolve). Until the report is
-        ``marked`` as one, nothing under sos's own names is passed over: the first such member marks it.
-        ``None`` when areas have glob magic in their first name."""
+        ``prefix``, with nothing it would note (``..``, too deep), not under sos's own names until the report is
+        ``marked`` as one (the first such member marks it), and either under a top-level name no area starts
+        with (``sys/``: most members of a report with cgroups) or, under one, outside every area (``etc/ssh``,
+        ``var/lib/juju``, the outputs ``excluded`` leaves out: three quarters of what is left once ``sys/`` is
+        out): ``contains``'s test made on the raw name, and not where a symlink would lead into an area. Names
+        with an empty or ``.`` component are never passed over there (they are compared as written, not as they
+        resolve), nor is anything there when a glob uses more than ``*`` (``?`` and ``[...]`` match a character
+        in ``contains`` and would match a byte here). ``None`` when areas have glob magic in their first name."""
         if self._tops is None:
             return None
         top = re.escape(_raw(prefix)) + b"/" if prefix else b""
-        # no ".." anywhere; fewer slashes than the depth limit (with room for the prefix and a trailing slash)
-        noted = rb"(?!(?:[^/]*/)*\.\.(?:/|$))(?!(?:[^/]*/){%d})" % (_MAX_DEPTH - 2)
+        # no ".." anywhere; fewer slashes than the depth limit (with room for the prefix and a trailing slash);
+        # not a marker of sos's until one was seen
+        head = rb"(?!(?:[^/]*/)*\.\.(?:/|\Z))(?!(?:[^/]*/){%d})" % (_MAX_DEPTH - 2)
+        if not marked:
+            head += rb"(?!(?:%s)(?:/|\Z))" % _alternatives(SOS_MARKERS)
         # not a top, nor "", "." or an absolute name before one
-        elsewhere = rb"(?!(?:%s|\.?)(?:/|$))" % _alternatives(sorted(self._tops))
-        clean = b"".join((
-            rb"(?!(?:[^/]*/)*\.?/)(?!(?:[^/]*/)*\.$)",  # every component as written: not "" nor "."
-            rb"(?!(?:%s)/?$)" % _alternatives(sorted(self._ancestors)) if self._ancestors else b"",
-            b"" if marked else rb"(?!(?:%s)(?:/|$))" % _alternatives(SOS_MARKERS),
-        ))
+        elsewhere = rb"(?!(?:%s|\.?)(?:/|\Z))" % _alternatives(sorted(self._tops))
+        if self._magic_bodies is None or self._excluded_bodies is None:
+            return re.compile(top + head + elsewhere)
+        clean = rb"(?!(?:[^/]*/)*\.?/)(?!(?:[^/]*/)*\.\Z)"  # every component as written: not "" nor "."
+        if self._ancestors:
+            clean += rb"(?!(?:%s)/?\Z)" % _alternatives(sorted(self._ancestors))
         # no plain area is it or above it, nor does a glob area match it or a directory above it
-        unreached = rb"(?!(?:%s)(?:/|$))" % _alternatives(sorted(self._plain))
+        unreached = rb"(?!(?:%s)(?:/|\Z))" % _alternatives(sorted(self._plain))
         if self._magic_bodies:
-            unreached += rb"(?!(?:%s)(?:/|$))" % self._magic_bodies
+            unreached += rb"(?!(?:%s)(?:/|\Z))" % self._magic_bodies
         if self._excluded_bodies:
-            unreached += rb"|(?:%s)(?:/|$)" % self._excluded_bodies
-        return re.compile(top + noted + rb"(?:%s|%s(?:%s))" % (elsewhere, clean, unreached))
+            unreached += rb"|(?:%s)(?:/|\Z)" % self._excluded_bodies
+        return re.compile(top + head + rb"(?:%s|%s(?:%s))" % (elsewhere, clean, unreached))
 
 
 def _alternatives(names: Iterable[str]) -> bytes:
@@ -201,13 +204,19 @@ def _raw(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
-def _glob_body(pattern: str) -> bytes:
-    """``fnmatch``'s regex for ``pattern`` without its end anchor, as bytes (patterns are ASCII)."""
-    translated = translate(pattern)
-    body = translated.removesuffix("\\Z").removesuffix("\\z")
-    if body == translated:
-        raise ValueError(f"unexpected fnmatch translation: {translated!r}")
-    return body.encode("ascii")
+def _glob_bodies(patterns: Iterable[str]) -> bytes | None:
+    """``fnmatch``'s regexes for ``patterns``, without their end anchors, as one bytes alternation; ``None`` when
+    one is not ASCII or uses more than ``*``, where a bytes regex would not match what ``fnmatch``'s does."""
+    bodies = []
+    for pattern in patterns:
+        if not pattern.isascii() or any(c in pattern for c in "?["):
+            return None
+        translated = translate(pattern)
+        body = translated.removesuffix("\\Z").removesuffix("\\z")
+        if body == translated:
+            return None  # a translation this code does not know
+        bodies.append(body.encode("ascii"))
+    return b"|".join(bodies)
 
 
 def _any_of(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -397,6 +406,7 @@ class _Extractor:
             if self.writing is not None and os.path.isfile(self.result.root / self.writing):
                 # The start of a cut log is still evidence; say that the rest is missing.
                 note(self.problems, self.writing, "cut short by the damaged archive; only its start is kept")
+        result.members = self.tar.members  # with the members passed over after the last one handled
         if self.outside:
             note(self.problems, self.label, f"{self.outside} members outside the report directory "
                  f"{self.prefix!r} skipped")
