@@ -80,3 +80,21 @@ def test_sos_log_time() -> None:
         2022, 2, 10, 16, 19, 7
     )
     assert parse_sos_log_time("INFO: no time") is None
+
+
+@pytest.mark.parametrize("stamp", ["2١٢٣-06-19 10:23:04", "2022-13-10 16:19:48", "2022-02-30 16:19:48",
+                                   "2022-02-10 25:19:48"])
+def test_a_clock_line_no_calendar_has_is_no_time(stamp: str) -> None:
+    """Found by the fuzz test on a fresh clone (seed 3930102809): Arabic-Indic digits matched ``\\d`` and
+    ``datetime.fromisoformat`` raised; so did month 13. A line that is not a time is not read as one, and the
+    lines around it still are."""
+    utc = "           Universal time: Thu 2022-02-10 16:19:48 UTC"
+    assert parse_timedatectl([f"               Local time: Wed {stamp} UTC"]) is None
+    assert parse_timedatectl([f"               Local time: Wed {stamp} CET", utc]) == datetime(
+        2022, 2, 10, 16, 19, 48, tzinfo=UTC)
+    assert parse_sos_log_time(f"{stamp},403 INFO:  Setting up archive ...") is None
+
+
+def test_only_ascii_digits_are_digits_of_a_date() -> None:
+    assert parse_date("Thu Feb 1\u0660 16:19:17 UTC 2022") is None
+    assert parse_date("Thu Feb 10 16:19:17 UTC 2022") is not None

@@ -26,18 +26,20 @@ _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _UTC_NAMES = frozenset({"UTC", "GMT", "UCT", "Z", "Universal", "Zulu"})
 
 # C locale `date`: "%a %b %e %H:%M:%S %Z %Y"; %e pads the day with a space, hence \s+.
+# Digits are ASCII digits (re.ASCII): a str pattern's \d also takes "١٢٣", which int() reads and
+# datetime.fromisoformat refuses.
 _DATE = re.compile(
     r"^\s*[A-Z][a-z]{2}\s+(?P<mon>[A-Z][a-z]{2})\s+(?P<day>\d{1,2})\s+"
-    r"(?P<time>\d{1,2}:\d{2}:\d{2})\s+(?P<zone>\S+)\s+(?P<year>\d{4})\s*$"
+    r"(?P<time>\d{1,2}:\d{2}:\d{2})\s+(?P<zone>\S+)\s+(?P<year>\d{4})\s*$", re.ASCII
 )
-_NUMERIC_ZONE = re.compile(r"^(?P<sign>[+-])(?P<h>\d{2})(?::?(?P<m>\d{2}))?$")
+_NUMERIC_ZONE = re.compile(r"^(?P<sign>[+-])(?P<h>\d{2})(?::?(?P<m>\d{2}))?$", re.ASCII)
 # timedatectl: "      Local time: Thu 2022-02-10 16:19:48 UTC"
 _TIMEDATECTL = re.compile(
     r"^\s*(?P<key>Local time|Universal time):\s+\w{3}\s+"
-    r"(?P<stamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s+(?P<zone>\S+)\s*$"
+    r"(?P<stamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s+(?P<zone>\S+)\s*$", re.ASCII
 )
 # sos logs: "2022-02-10 16:19:07,403 INFO: ..."
-_SOS_LOG = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),\d+\s")
+_SOS_LOG = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}),\d+\s", re.ASCII)
 # A local/UTC pair taken a moment apart differs from the true offset by that moment; real offsets
 # are whole quarter hours (Nepal is +05:45), so rounding to 15 minutes recovers the exact one.
 _OFFSET_QUANTUM = timedelta(minutes=15)
@@ -121,8 +123,8 @@ def parse_timedatectl(lines: Iterable[str]) -> datetime | None:
     found: dict[str, tuple[datetime, str]] = {}
     for line in lines:
         match = _TIMEDATECTL.match(line)
-        if match:
-            found[match["key"]] = (datetime.fromisoformat(match["stamp"]), match["zone"])
+        if match and (stamp := _wall(match["stamp"])) is not None:
+            found[match["key"]] = (stamp, match["zone"])
     if "Local time" not in found:
         if "Universal time" in found:
             return found["Universal time"][0].replace(tzinfo=UTC)
@@ -141,7 +143,15 @@ def parse_sos_log_time(line: str) -> datetime | None:
     datetime.datetime(2022, 2, 10, 16, 19, 7)
     """
     match = _SOS_LOG.match(line)
-    return datetime.fromisoformat(match["stamp"]) if match else None
+    return _wall(match["stamp"]) if match else None
+
+
+def _wall(stamp: str) -> datetime | None:
+    """``YYYY-MM-DD HH:MM:SS`` as a datetime; ``None`` for a date no calendar has (month 13, 30 February)."""
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
 
 
 def _zone_offset(zone: str) -> timedelta | None:
