@@ -43,11 +43,12 @@ MINIMAL = (
 )
 
 
-def write_tar(path: Path, members: Iterable[Member], compression: str = "xz") -> Path:
-    """Write ``members`` exactly as given (names, link targets and types are not sanitised)."""
-    with tarfile.open(
-        path, "w" if compression == "" else f"w:{compression}", format=tarfile.GNU_FORMAT
-    ) as tar:
+def write_tar(path: Path, members: Iterable[Member], compression: str = "xz",
+              tar_format: int = tarfile.GNU_FORMAT) -> Path:
+    """Write ``members`` exactly as given (names, link targets and types are not sanitised; a name that is not
+    UTF-8 is given with surrogate escapes, as the reader hands it back)."""
+    with tarfile.open(path, "w" if compression == "" else f"w:{compression}", format=tar_format,
+                      encoding="utf-8", errors="surrogateescape") as tar:
         for member in members:
             info = tarfile.TarInfo(member.name)
             info.type = member.kind

@@ -5,8 +5,6 @@ per-namespace outputs are most of the archive."""
 
 from __future__ import annotations
 
-import io
-import os
 import tarfile
 import tempfile
 from pathlib import Path
@@ -17,9 +15,10 @@ from hypothesis import strategies as st
 
 from ostriage.sources import Limits, SosReport
 from ostriage.sources._tarball import SOS_MARKERS, _Areas, _name_refusal, _parts, extract_report
+from ostriage.sources.base import Problem
 from ostriage.sources.catalog import EXTRACTION_EXCLUDED, extraction_areas
 
-from .builders import MINIMAL, Member, file, symlink
+from .builders import MINIMAL, Member, file, symlink, write_tar
 from .conftest import MakeTar
 
 AREAS = _Areas(extraction_areas(), EXTRACTION_EXCLUDED)
@@ -153,36 +152,15 @@ def test_a_network_node_unpacks_the_same_whether_members_are_passed_over_or_not(
         assert len(tar.getmembers()) > 600
 
 
-def _write(path: Path, members: list[tuple[str, bytes]], fmt: int) -> Path:
-    with tarfile.open(path, "w", format=fmt, encoding="utf-8", errors="surrogateescape") as tar:
-        for name, kind in members:
-            info = tarfile.TarInfo(name)
-            info.type = kind
-            data = b"x\n" if kind == tarfile.REGTYPE else b""
-            info.size = len(data)
-            if kind == tarfile.SYMTYPE:
-                info.linkname = "neutron.conf"
-            elif kind == tarfile.LNKTYPE:
-                info.linkname = members[0][0]
-            tar.addfile(info, io.BytesIO(data))
-    return path
-
-
 def _extracted(archive: Path, passing_over: bool) -> tuple[object, ...]:
-    saved = _Areas.passed_over
-    if not passing_over:
-        _Areas.passed_over = lambda self, prefix, marked: None  # type: ignore[method-assign,assignment]
-    try:
-        with tempfile.TemporaryDirectory() as dest:
-            problems: list[object] = []
-            result = extract_report(archive, Path(dest), extraction_areas(), EXTRACTION_EXCLUDED,
-                                    Limits(max_members=12), problems)  # type: ignore[arg-type]
-            tree = sorted((os.path.relpath(os.path.join(d, n), dest), os.path.islink(os.path.join(d, n)))
-                          for d, dirs, files in os.walk(dest) for n in dirs + files)
-            return (result.files, result.bytes, result.members, result.is_sosreport, result.damaged,
-                    result.cut_short, sorted(result.extracted), [str(p) for p in problems], tree)
-    finally:
-        _Areas.passed_over = saved  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as dest:
+        if not passing_over:
+            patch.setattr(_Areas, "passed_over", lambda self, prefix, marked: None)
+        problems: list[Problem] = []
+        result = extract_report(archive, Path(dest), extraction_areas(), EXTRACTION_EXCLUDED,
+                                Limits(max_members=12), problems)
+        return (result.files, result.bytes, result.members, result.is_sosreport, result.damaged,
+                result.cut_short, sorted(result.extracted), [str(p) for p in problems], tree(Path(dest)))
 
 
 KINDS = st.sampled_from([tarfile.REGTYPE, tarfile.REGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE])
@@ -196,8 +174,11 @@ def test_an_archive_unpacks_the_same_whether_members_are_passed_over_or_not(
     """Whole archives, read by the reader and the extraction together: what the headers say (long names, pax
     paths), the member cap, links to members passed over."""
     members = [(first, tarfile.DIRTYPE if first.endswith("/") else tarfile.REGTYPE), *members]
+    links = {tarfile.SYMTYPE: "neutron.conf", tarfile.LNKTYPE: first}
+    built = [Member(name, b"x\n" if kind == tarfile.REGTYPE else b"", kind, links.get(kind, ""))
+             for name, kind in members]
     with tempfile.TemporaryDirectory() as work:
-        archive = _write(Path(work) / "report.tar", members, fmt)
+        archive = write_tar(Path(work) / "report.tar", built, "", fmt)
         assert _extracted(archive, True) == _extracted(archive, False)
 
 

@@ -36,6 +36,14 @@ READ = (
 needs_tools = pytest.mark.skipif(not (shutil.which("tar") and shutil.which("xz")), reason="needs tar and xz")
 
 
+@pytest.fixture(autouse=True)
+def _patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is counted here (the members the tools took out, a tar still running) holds while the tools are not
+    given up on: on a machine starved for ``PATIENCE`` seconds (a job at real-time priority beside the tests)
+    the run falls back to Python, right but not what is asserted. The watchdog's own test sets its own."""
+    monkeypatch.setattr(_tar_pipe, "PATIENCE", 120.0)
+
+
 def _report(members: tuple[Member, ...]) -> tuple[Member, ...]:
     """Members in the order sos writes them (``tarfile.add``: sorted by path)."""
     return tuple(sorted(members, key=lambda m: m.name.split("/")))
@@ -210,7 +218,7 @@ def test_the_tools_die_with_the_process_that_started_them(tmp_path: Path) -> Non
     """GNU tar 1.34 spins for ever at the end of a cut archive and writes nothing more, so no closed pipe ends
     it: killed with its starter (the head-start child when the run ends, or anything SIGKILLed), it must go."""
     plain = write_tar(tmp_path / "whole.tar", _report((*MINIMAL, *CGROUPS, *READ)), "")
-    cut = tmp_path / "cut.tar.xz"  # sound xz, so only the watchdog (5 s) would end tar
+    cut = tmp_path / "cut.tar.xz"  # sound xz, so only the watchdog would end tar
     cut.write_bytes(lzma.compress(plain.read_bytes()[:plain.stat().st_size // 2]))
     marker = f"{TOP}-{os.getpid()}-{tmp_path.name}/boot"  # a name to find the process by (not in the archive)
     child = os.fork()

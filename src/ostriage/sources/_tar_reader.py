@@ -175,15 +175,15 @@ class TarReader:
     def _pass_over(self) -> None:
         """Consume, straight from the buffer, the members in a row that ``skip`` matches: a report with cgroups
         has ~85,000 of them under sys/, and ``_header`` costs several times as much per member. Only the common
-        shapes are taken (a ustar or GNU header of a plain type, after at most one pax header
-        whose only key read is ``path``); at anything else this stops before it and ``_header`` reads it again.
+        shapes are taken (a ustar or GNU header of a plain type, after at most one pax header whose only key read
+        is ``path``); at anything else this stops before it and ``_header`` reads it again.
 
         Checksums are not verified here: nothing of these members but their size and name is used, a damaged
         size puts the next header out of step (no magic there: ``_header`` then finds the bad checksum), and a
         compressed report's own check (xz's CRC64, gzip's CRC32, bzip2's CRC) covers every byte. In a plain
         ``.tar`` a header passed over with a damaged name or type and a sound size goes unnoticed: the members
-        after it are read as if it were sound. The last
-        member's data may run past the buffer: what is left of it is left in ``_left``."""
+        after it are read as if it were sound. The last member's data may run past the buffer: what is left of
+        it is left in ``_left``."""
         if self._global:
             return  # a global pax record (size, path, sparse keys) applies to every member: _header's work
         buf, pos = self._buf, self._pos
