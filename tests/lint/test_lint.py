@@ -75,6 +75,20 @@ def test_a_bare_copy_of_etc_neutron_is_linted_with_its_own_paths(tmp_path: Path)
     assert ranges[0].severity is Severity.WARNING and ranges[0].data["budget_bytes"] is None
 
 
+def test_diagnose_and_fix_on_a_bare_copy_point_at_lint(tmp_path: Path, ostriage: Ostriage) -> None:
+    """The incident's own configuration, copied alone, is no incident: nothing ran there, so the diagnosis finds
+    nothing and says where a configuration is checked, as fix does; a report of a host says no such thing."""
+    conf = tmp_path / "neutron conf"
+    shutil.copytree(SEED / "etc" / "neutron", conf)
+    pointer = f"`ostriage lint '{conf}'`"
+    diagnosed = ostriage("diagnose", conf, "--format", "json")
+    assert diagnosed.code == 0 and pointer in diagnosed.json()["facts"]["missing"][0]
+    assert pointer in ostriage("fix", conf).out
+    assert ostriage("lint", conf).code == 2  # what the pointer leads to: LNT003 on this configuration
+    host = ostriage("diagnose", SEED, "--format", "json").json()
+    assert not any("ostriage lint" in m for m in host["facts"]["missing"])
+
+
 def test_every_check_is_registered_once() -> None:
     codes = [c.code for c in CHECKS]
     assert codes == sorted(set(codes)) and len(codes) == 9

@@ -7,6 +7,7 @@ host's local wall-clock time, naive, as the logs print them.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -71,7 +72,7 @@ class _Collector:
         self.source = source
         collected = source.collected_at()
         self.collected = collected  # with its UTC offset, to place file times on the host's clock
-        self.facts = Facts(target=source.label, kind=source.kind,
+        self.facts = Facts(target=source.label, kind=source.kind, mount=source.mount,
                            collected_at=collected.replace(tzinfo=None) if collected else None)
         self.utc_offset: timedelta | None = collected.utcoffset() if collected else None
         self.year = self.facts.collected_at.year if self.facts.collected_at else None
@@ -411,4 +412,8 @@ def collect(source: Source) -> Facts:
     c.guarded("neutron release", c.release)
     c.guarded("OVN databases", c.ovn)
     c.facts.problems[:0] = source.problems
+    if source.mount != "/":
+        # a configuration alone shows no incident: "healthy" here says nothing of what the next start will do
+        c.facts.missing.insert(0, f"what ran: {source.label} is a copy of {source.mount} alone; "
+                                  f"`ostriage lint {shlex.quote(source.label)}` checks it before a restart")
     return c.facts

@@ -124,6 +124,8 @@ class Facts:
     collected_at: datetime | None = None
     problems: list[Problem] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: ``Source.mount``: what the evidence is a copy of
+    mount: str = "/"
     #: distinct OOM kills, every one when few, else the first ones and the last and largest of each kind
     oom_events: list[OomEvent] = field(default_factory=list)
     #: kills counted but not in ``oom_events``, per kind (``facts._oom.oom_kind``)

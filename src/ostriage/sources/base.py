@@ -65,6 +65,9 @@ class Source(ABC):
     kind: Literal["live", "sosreport", "tree"]
     label: str
     problems: list[Problem]
+    #: the host directory the evidence is a copy of: ``/`` for a host, a sosreport or a copy of a host's files;
+    #: ``/etc/neutron`` for a copy of that directory alone, which holds configuration and nothing of what ran
+    mount: str = "/"
 
     @abstractmethod
     def read_lines(self, path: str) -> Iterator[Line] | None:
