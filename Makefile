@@ -45,7 +45,7 @@ lab:
 lab-down:
 	PYTHONPATH=lab $(PYTHON) -m ostlab down
 
-# down, then remove the lab's cache (/var/cache/ostriage-lab, about 2 GB)
+# down, then remove the lab's cache (/var/cache/ostriage-lab, 2–5 GiB: README)
 lab-clean:
 	PYTHONPATH=lab $(PYTHON) -m ostlab clean
 

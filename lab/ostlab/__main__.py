@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--out", help="directory to write the bundle to (default: the cache's bundles/)")
     co.add_argument("--small", action="store_true", help="prune large files no diagnosis reads (for examples/)")
     sub.add_parser("down", help="power off the controller and remove everything the lab made on the host")
-    sub.add_parser("clean", help="down, then remove the whole cache (image, downloads, bundles, logs: about 2 GB)")
+    sub.add_parser("clean", help="down, then remove the whole cache (images, downloads, bundles, logs: 2-5 GiB)")
     hp = sub.add_parser("host-packages", parents=[upgrades],
                         help="install Debian packages on the host only if that upgrades nothing (.ci/run's python3-venv)")
     hp.add_argument("packages", nargs="+")

@@ -1,5 +1,5 @@
 """Removing the lab's cache (`ostlab clean`, `make lab-clean`): the image, the apt and pip downloads, the
-bench's venvs, bundles and logs, about 2 GB in /var/cache/ostriage-lab (``OSTRIAGE_LAB_CACHE``)."""
+bench's venvs, bundles and logs, 2–5 GiB in /var/cache/ostriage-lab (``OSTRIAGE_LAB_CACHE``)."""
 
 from __future__ import annotations
 

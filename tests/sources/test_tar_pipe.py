@@ -242,6 +242,9 @@ def test_the_tools_die_with_the_process_that_started_them(tmp_path: Path) -> Non
             time.sleep(0.05)
         assert not _running(marker), "tar outlived the process that started it"
     finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):  # a child left running if this failed
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
         for pid in _running(marker):  # what this test started, left spinning if it failed
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -7,7 +7,6 @@ host's local wall-clock time, naive, as the logs print them.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -415,5 +414,5 @@ def collect(source: Source) -> Facts:
     if source.mount != "/":
         # a configuration alone shows no incident: "healthy" here says nothing of what the next start will do
         c.facts.missing.insert(0, f"what ran: {source.label} is a copy of {source.mount} alone; "
-                                  f"`ostriage lint {shlex.quote(source.label)}` checks it before a restart")
+                                  f"`{c.facts.lint_command()}` checks it before a restart")
     return c.facts

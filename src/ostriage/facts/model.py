@@ -6,6 +6,7 @@ rule can say "cannot tell" instead of "healthy"), ``problems`` what exists but c
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -174,6 +175,14 @@ class Facts:
 
     def placement(self, service: str) -> Placement | None:
         return self.placements.get(service)
+
+    def lint_command(self) -> str:
+        """What checks this target's configuration before a restart, as typed at a shell.
+
+        >>> Facts(target="-my conf", kind="tree").lint_command()
+        "ostriage lint -- '-my conf'"
+        """
+        return f"ostriage lint {'-- ' if self.target.startswith('-') else ''}{shlex.quote(self.target)}"
 
     def events(self, signature: str, service: str | None = None) -> list[LogEvent]:
         return [e for e in self.log_events

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import posixpath
-import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -198,7 +197,7 @@ def build_plan(d: Diagnosis, facts: Facts, read: Reader, *, check: Checker | Non
         plan.reasoning.append("nothing to change: no finding calls for an edit")
         if facts.mount != "/":
             plan.reasoning.append(f"{facts.target} is a copy of {facts.mount} alone, with no incident in it: "
-                                  f"`ostriage lint {shlex.quote(facts.target)}` says what to change before a restart")
+                                  f"`{facts.lint_command()}` says what to change before a restart")
         return plan
     units = _installed(restarts, facts)
     plan.restart_units = units
